@@ -1,0 +1,48 @@
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+INI := config/kinto.ini
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: serve test lint format bench install install-test clean
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(STAMP): $(PYTHON) pyproject.toml
+	$(PIP) install --quiet -e ".[postgresql,redis]"
+	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(PIP) install --quiet -e ".[postgresql,redis,test]"
+	touch $(TEST_STAMP)
+
+install: $(STAMP)
+
+install-test: $(TEST_STAMP)
+
+$(INI): | $(STAMP)
+	$(VENV)/bin/kinto init --ini $(INI)
+
+serve: $(STAMP) $(INI)
+	$(VENV)/bin/kinto migrate --ini $(INI)
+	$(VENV)/bin/kinto start --ini $(INI)
+
+test: $(TEST_STAMP)
+	$(VENV)/bin/pytest -n auto --dist loadgroup $(PYTEST_ARGS)
+
+lint: $(TEST_STAMP)
+	$(VENV)/bin/ruff check kinto tests bench
+	$(VENV)/bin/ruff format --check kinto tests bench
+
+format: $(TEST_STAMP)
+	$(VENV)/bin/ruff check --fix kinto tests bench
+	$(VENV)/bin/ruff format kinto tests bench
+
+bench: $(STAMP)
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) *.egg-info build dist
