@@ -1,0 +1,226 @@
+"""Authentication: who is calling.
+
+Policies are listed, in order, in the ``multiauth.policies`` setting; each
+name ``N`` is built from ``multiauth.policy.N.use`` (a dotted class) and its
+``multiauth.policy.N.<option>`` settings. The first policy that recognises
+the request wins. The resulting identity is exposed on the request:
+
+* ``request.prefixed_userid``: ``"<prefix>:<raw id>"`` or ``None``;
+* ``request.prefixed_principals``: user id first, ``system.Everyone``,
+  ``system.Authenticated``, then the group URIs the user belongs to;
+* ``request.authn_type``: the name of the policy that authenticated.
+
+The identity is computed once per request and stored in the WSGI environ
+under :data:`IDENTITY_ENVIRON_KEY`; batch subrequests copy that key so that
+a whole batch shares one identity.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import Any, NamedTuple
+
+from pyramid.security import Allowed, Denied
+from pyramid.settings import aslist
+
+from kinto.core import utils
+
+logger = logging.getLogger(__name__)
+
+EVERYONE = "system.Everyone"
+AUTHENTICATED = "system.Authenticated"
+IDENTITY_ENVIRON_KEY = "kinto.identity"
+
+
+class Identity(NamedTuple):
+    userid: str | None
+    principals: tuple[str, ...]
+    authn_type: str | None
+
+
+class AuthenticationPolicy:
+    """Base class of authentication policies.
+
+    Subclasses implement :meth:`authenticate`. ``name`` is the settings
+    name of the policy; ``prefix`` (the user id prefix) defaults to it, and a
+    subclass may force it with a class attribute ``prefix``.
+    """
+
+    prefix: str | None = None
+
+    def __init__(self, name: str, settings: dict, options: dict[str, Any]):
+        self.name = name
+        self.settings = settings
+        self.options = options
+        self.realm = options.get("realm", "Realm")
+        if self.prefix is None:
+            self.prefix = name.lower()
+
+    def authenticate(self, request) -> str | None:
+        """Return the raw user id of the request's credentials, or None."""
+        raise NotImplementedError
+
+    def extra_principals(self, request, userid: str) -> list[str]:
+        """Principals this policy grants beyond the user id (none by default)."""
+        return []
+
+    def challenge(self, request) -> list[tuple[str, str]]:
+        """Headers inviting an anonymous client to authenticate."""
+        return []
+
+
+def parse_basic_credentials(request) -> tuple[str, str] | None:
+    """Return ``(username, password)`` from a Basic ``Authorization`` header."""
+    authorization = request.headers.get("Authorization", "")
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    username, sep, password = decoded.partition(":")
+    if not sep:
+        return None
+    return username, password
+
+
+class BasicAuthAuthenticationPolicy(AuthenticationPolicy):
+    """Any ``username:password`` pair is an identity: the user id is the HMAC
+    of the pair keyed with ``userid_hmac_secret``. An empty username is
+    anonymous."""
+
+    def __init__(self, name: str, settings: dict, options: dict[str, Any]):
+        super().__init__(name, settings, options)
+        self.secret = settings.get("userid_hmac_secret") or ""
+
+    def authenticate(self, request) -> str | None:
+        credentials = parse_basic_credentials(request)
+        if credentials is None or not credentials[0]:
+            return None
+        username, password = credentials
+        return utils.hmac_digest(self.secret, f"{username}:{password}")
+
+    def challenge(self, request) -> list[tuple[str, str]]:
+        return [("WWW-Authenticate", f'Basic realm="{self.realm}"')]
+
+
+class SecurityPolicy:
+    """Pyramid security policy over the configured authentication policies.
+
+    Pyramid view permissions are not used by this project (resources
+    authorize explicitly through :mod:`kinto.core.authorization`), so
+    :meth:`permits` only allows views that require no permission.
+    """
+
+    def __init__(self, policies: list[AuthenticationPolicy]):
+        self.policies = policies
+
+    def identity(self, request) -> Identity:
+        return get_identity(request)
+
+    def authenticated_userid(self, request) -> str | None:
+        return get_identity(request).userid
+
+    def permits(self, request, context, permission):
+        if permission is None:
+            return Allowed("No permission required")
+        return Denied("View permissions are not used")
+
+    def remember(self, request, userid, **kw):
+        return []
+
+    def forget(self, request, **kw):
+        return challenge_headers(request)
+
+
+def compute_identity(request) -> Identity:
+    """Run the policies in order and build the identity of the request."""
+    policies: list[AuthenticationPolicy] = request.registry.authentication_policies
+    for policy in policies:
+        raw = policy.authenticate(request)
+        if raw:
+            userid = f"{policy.prefix}:{raw}"
+            principals = [userid, EVERYONE, AUTHENTICATED]
+            principals.extend(policy.extra_principals(request, userid))
+            principals.extend(request.registry.groupfinder(userid, request))
+            return Identity(userid, tuple(dict.fromkeys(principals)), policy.name)
+    return Identity(None, (EVERYONE,), None)
+
+
+def get_identity(request) -> Identity:
+    identity = request.environ.get(IDENTITY_ENVIRON_KEY)
+    if identity is None:
+        identity = compute_identity(request)
+        request.environ[IDENTITY_ENVIRON_KEY] = identity
+    return identity
+
+
+def challenge_headers(request) -> list[tuple[str, str]]:
+    """``WWW-Authenticate`` headers of every configured policy."""
+    headers: list[tuple[str, str]] = []
+    for policy in request.registry.authentication_policies:
+        headers.extend(policy.challenge(request))
+    return headers
+
+
+def load_policies(config) -> list[AuthenticationPolicy]:
+    """Build the policies named in ``multiauth.policies`` from settings."""
+    settings = config.get_settings()
+    policies = []
+    for name in aslist(settings.get("multiauth.policies") or ""):
+        option_prefix = f"multiauth.policy.{name}."
+        options = {
+            key[len(option_prefix) :]: value
+            for key, value in settings.items()
+            if key.startswith(option_prefix)
+        }
+        dotted = options.pop("use", None)
+        if not dotted:
+            raise config_error(f"Missing setting 'multiauth.policy.{name}.use'")
+        try:
+            policy_class = config.maybe_dotted(dotted)
+        except ImportError as e:
+            raise config_error(f"Cannot import authentication policy {dotted!r}: {e}") from e
+        policies.append(policy_class(name, settings, options))
+    return policies
+
+
+def config_error(message: str):
+    from pyramid.exceptions import ConfigurationError
+
+    return ConfigurationError(message)
+
+
+def includeme(config) -> None:
+    """Install the security policy, the identity request attributes, the
+    group finder and the authorizer."""
+    from kinto.core import authorization
+
+    policies = load_policies(config)
+    config.registry.authentication_policies = policies
+    settings = config.get_settings()
+    groupfinder = settings.get("multiauth.groupfinder") or authorization.groupfinder
+    config.registry.groupfinder = config.maybe_dotted(groupfinder)
+    config.set_security_policy(SecurityPolicy(policies))
+
+    config.add_request_method(
+        lambda request: get_identity(request).userid, "prefixed_userid", reify=True
+    )
+    config.add_request_method(
+        lambda request: list(get_identity(request).principals), "prefixed_principals", reify=True
+    )
+    config.add_request_method(
+        lambda request: get_identity(request).authn_type, "authn_type", reify=True
+    )
+
+    config.registry.authorizer = authorization.Authorizer.from_config(config)
+
+    if any(isinstance(p, BasicAuthAuthenticationPolicy) for p in policies):
+        config.add_api_capability(
+            "basicauth",
+            description="Very basic authentication sessions. Not for production use.",
+            url="http://kinto.readthedocs.io/en/stable/api/1.x/authentication.html",
+        )
