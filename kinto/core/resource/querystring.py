@@ -82,7 +82,7 @@ def parse_list_query(
             elif param == "_sort":
                 sort_param = value
             elif param == "_fields":
-                query.fields = _parse_fields(value, known)
+                query.fields = parse_fields(value, known)
             # Other underscore parameters are ignored (cache busters...).
             continue
         query.filters.append(_parse_filter(query, param, value, known, now))
@@ -133,9 +133,11 @@ def _parse_limit(value: str) -> int:
     return int(value)
 
 
-def _parse_fields(value: str, known: set[str] | None) -> list[str]:
+def parse_fields(value: str, known: Iterable[str] | None) -> list[str]:
+    """Split ``_fields``; on closed schemas every field must be known."""
     fields = [name.strip() for name in value.split(",") if name.strip()]
     if known is not None:
+        known = {ID_FIELD, MODIFIED_FIELD, *known}
         unknown = [name for name in fields if name.split(".", 1)[0] not in known]
         if unknown:
             errors.raise_invalid(

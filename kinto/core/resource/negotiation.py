@@ -1,0 +1,37 @@
+"""Content negotiation of resource endpoints (resources.md §0.2): the
+response is always JSON (``Accept`` → 406) and request bodies are JSON
+(``Content-Type`` → 415)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kinto.core import errors
+
+JSON = "application/json"
+BODY_TYPES = (JSON,)
+PATCH_TYPES = (JSON, "application/merge-patch+json", "application/json-patch+json")
+_OFFERS = [JSON]
+
+
+def check_accept(request) -> None:
+    """406 unless the ``Accept`` header (if any) accepts JSON."""
+    if "Accept" not in request.headers:
+        return
+    if not request.accept.acceptable_offers(_OFFERS):
+        description = f"Accept header should be one of {_OFFERS}"
+        raise errors.json_invalid_error(
+            [{"location": "header", "name": "Accept", "description": description}], code=406
+        )
+
+
+def check_content_type(request, allowed: Sequence[str]) -> None:
+    """415 unless the request has no ``Content-Type`` or one of ``allowed``
+    (parameters such as ``charset`` are ignored)."""
+    content_type = request.content_type
+    if content_type and content_type not in allowed:
+        description = f"Content-Type header should be one of {list(allowed)}"
+        raise errors.json_invalid_error(
+            [{"location": "header", "name": "Content-Type", "description": description}],
+            code=415,
+        )

@@ -1,0 +1,237 @@
+"""Handlers of plural endpoints: ``GET``/``HEAD``, ``POST``, ``DELETE``
+(resources.md §2.1, querying.md, permissions.md §4)."""
+
+from __future__ import annotations
+
+from kinto.core import errors, jsonutil, utils
+from kinto.core.events import ACTIONS
+from kinto.core.resource import pagination, preconditions, querystring, schema
+from kinto.core.resource.preconditions import Kind
+from kinto.core.storage import COMPARISON, Filter, UnicityError
+
+_TO_ALERT = {
+    "code": "soft-eol",
+    "message": "_to is now deprecated, you should use _before instead",
+}
+
+
+class PluralViews:
+    """Mixin of :class:`~kinto.core.resource.Resource` (needs the helpers of
+    :class:`~kinto.core.resource.base.ResourceBase`)."""
+
+    # Access.
+
+    def plural_access(self, permission: str) -> list[str] | None:
+        """Ids the caller may see (``read``) or delete (``write``) in the
+        list: ``None`` for the whole list, else the ids holding an object
+        ACE. Without any, an empty list when the caller may create in the
+        list, else 401/403."""
+        request, authorizer = self.request, self.authorizer
+        if authorizer.is_allowed(request, permission, self.plural_uri):
+            return None
+        ids = authorizer.accessible_ids(request, permission, self.plural_uri)
+        if ids:
+            return ids
+        authorizer.require(request, "create", self.plural_uri)
+        return []
+
+    def effective_limit(self, requested: int | None) -> int:
+        """``_limit`` capped by ``paginate_by`` and ``storage_max_fetch_size``."""
+        max_fetch = self.options.max_fetch_size
+        paginate_by = self.options.paginate_by
+        limit = requested or paginate_by or max_fetch
+        if paginate_by:
+            limit = min(limit, paginate_by)
+        return min(limit, max_fetch)
+
+    def list_query(self) -> querystring.ListQuery:
+        return querystring.parse_list_query(self.request.GET, self.known_fields)
+
+    def fetch_page(self, query, ids, limit, include_deleted, rules):
+        """One page of objects (``limit + 1`` asked to know if more exist)."""
+        if ids is not None:
+            if not ids:
+                return []
+            filters = [*query.filters, Filter(self.storage.id_field, ids, COMPARISON.IN)]
+        else:
+            filters = query.filters
+        return self.storage.list_all(
+            self.name,
+            self.parent_id,
+            filters=filters,
+            sorting=query.sorting,
+            pagination_rules=rules,
+            limit=limit + 1,
+            include_deleted=include_deleted,
+        )
+
+    def set_next_page(self, query, last: dict, limit: int, offset: int) -> str:
+        token, nonce = pagination.encode_token(last, query.sorting, offset + limit + 1)
+        self.request.response.headers["Next-Page"] = pagination.next_page_url(
+            self.request, limit, token
+        )
+        return nonce
+
+    # Handlers.
+
+    def plural_get(self):
+        """``GET``/``HEAD``: a page of the list, or its count for ``HEAD``."""
+        request = self.request
+        query = self.list_query()
+        conditions = preconditions.parse(request)
+        ids = self.plural_access("read")
+        self.check_parent_exists()
+        timestamp = self.timestamp()
+        preconditions.check(request, conditions, Kind.READ, timestamp)
+
+        response = request.response
+        self.set_cache_headers()
+        if query.deprecated_to:
+            alert = {**_TO_ALERT, "url": self.options.settings.get("project_docs")}
+            response.headers["Alert"] = jsonutil.dumps_str(alert)
+
+        if request.method == "HEAD":
+            total = self.count(query, ids)
+            response.headers["Total-Objects"] = response.headers["Total-Records"] = str(total)
+            return self.respond(None, timestamp)
+
+        limit = self.effective_limit(query.limit)
+        rules, offset = None, 0
+        if query.token:
+            token = pagination.decode_token(query.token)
+            rules = pagination.pagination_rules(query.sorting, token.last_object)
+            offset = token.offset
+        objects = self.fetch_page(query, ids, limit, query.include_deleted, rules)
+        if len(objects) > limit:
+            del objects[limit:]
+            self.set_next_page(query, objects[-1], limit, offset)
+        if query.fields:
+            objects = [project(obj, query.fields) for obj in objects]
+        self.notify(ACTIONS.READ, timestamp, objects)
+        return self.respond({"data": objects}, timestamp)
+
+    def count(self, query, ids) -> int:
+        if ids is not None:
+            if not ids:
+                return 0
+            filters = [*query.filters, Filter(self.storage.id_field, ids, COMPARISON.IN)]
+        else:
+            filters = query.filters
+        return self.storage.count_all(self.name, self.parent_id, filters=filters)
+
+    def plural_post(self):
+        """``POST``: create an object, or return the existing one (200) when
+        ``data.id`` exists already."""
+        request = self.request
+        self.check_parent_exists()
+        envelope = schema.parse_envelope(self.json_body(), self.permissions)
+        data = self.prepare_data(dict(envelope.data)) if envelope.data is not None else {}
+        object_id = data.get("id")
+        if object_id is not None:
+            self.validate_object_id(object_id)
+        conditions = preconditions.parse(request)
+
+        if object_id is not None:
+            existing = self.get_object(object_id)
+            if existing is not None:
+                return self.post_existing(existing, conditions)
+
+        self.authorizer.require(request, "create", self.plural_uri)
+        preconditions.check(request, conditions, Kind.CREATE_OR_REPLACE, None, exists=False)
+        new = self.process_object(schema.clean_last_modified(data), None)
+        try:
+            obj = self.storage.create(
+                self.name, self.parent_id, new, id_generator=self.options.id_generator
+            )
+        except UnicityError as e:
+            existing = e.existing or self.get_object(object_id)
+            if existing is None:
+                raise
+            return self.post_existing(existing, conditions)
+
+        uri = self.object_uri(obj["id"])
+        self.store_permissions(uri, envelope.permissions)
+        impacted = [{"new": obj}]
+        self.on_changed(ACTIONS.CREATE, impacted)
+        timestamp = obj[self.storage.modified_field]
+        if "last_modified" in new:
+            timestamp = self.timestamp()
+        self.notify(ACTIONS.CREATE, timestamp, impacted)
+        body = {"data": obj, "permissions": self.visible_permissions(uri)}
+        return self.respond(body, obj[self.storage.modified_field], status=201)
+
+    def post_existing(self, existing: dict, conditions):
+        """``POST`` of an existing id is a read of that object."""
+        uri = self.object_uri(existing["id"])
+        self.authorizer.require(self.request, "read", uri)
+        current = existing[self.storage.modified_field]
+        preconditions.check(
+            self.request, conditions, Kind.CREATE_OR_REPLACE, current, existing=existing
+        )
+        self.notify(ACTIONS.READ, self.timestamp(), [existing])
+        body = {"data": existing, "permissions": self.visible_permissions(uri)}
+        return self.respond(body, current)
+
+    def plural_delete(self):
+        """``DELETE``: delete a page of the (filtered) list; tokens of the
+        next page are single-use."""
+        request = self.request
+        self.check_parent_exists()
+        query = self.list_query()
+        conditions = preconditions.parse(request)
+        ids = self.plural_access("write")
+        timestamp = self.timestamp()
+        preconditions.check(request, conditions, Kind.MODIFY, timestamp)
+
+        limit = self.effective_limit(query.limit)
+        rules, offset = None, 0
+        if query.token:
+            token = pagination.decode_token(query.token)
+            if token.nonce is None or request.registry.cache.delete(token.nonce) is None:
+                errors.raise_invalid(
+                    "querystring", None, "_token was already used or has expired."
+                )
+            rules = pagination.pagination_rules(query.sorting, token.last_object)
+            offset = token.offset
+        objects = self.fetch_page(query, ids, limit, False, rules)
+        has_next = len(objects) > limit
+        if has_next:
+            del objects[limit:]
+
+        tombstones = []
+        impacted = []
+        if objects:
+            id_field = self.storage.id_field
+            deleted = self.storage.delete_all(
+                self.name,
+                self.parent_id,
+                filters=[Filter(id_field, [obj[id_field] for obj in objects], COMPARISON.IN)],
+            )
+            by_id = {tombstone[id_field]: tombstone for tombstone in deleted}
+            for obj in objects:
+                tombstone = by_id.get(obj[id_field])
+                if tombstone is not None:
+                    tombstones.append(tombstone)
+                    impacted.append({"old": obj, "new": tombstone})
+            if tombstones:
+                self.permission.delete_object_permissions(
+                    *(self.object_uri(t[id_field]) for t in tombstones)
+                )
+                timestamp = max(t[self.storage.modified_field] for t in tombstones)
+                self.on_changed(ACTIONS.DELETE, impacted)
+                self.notify(ACTIONS.DELETE, timestamp, impacted)
+
+        if has_next:
+            nonce = self.set_next_page(query, objects[-1], limit, offset)
+            request.registry.cache.set(nonce, True, self.options.token_ttl)
+        return self.respond({"data": tombstones}, timestamp)
+
+
+def project(obj: dict, fields: list[str]) -> dict:
+    """``_fields`` selection; ``id``, ``last_modified`` (and ``deleted`` of
+    tombstones) are always kept."""
+    selected = utils.dict_subset(obj, fields)
+    for key in ("id", "last_modified", "deleted"):
+        if key in obj:
+            selected[key] = obj[key]
+    return selected

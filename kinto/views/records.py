@@ -1,0 +1,65 @@
+"""Records: ``/buckets/{bucket_id}/collections/{collection_id}/records[/{id}]``.
+
+Every records URL requires the parent collection to exist (404, errno 111).
+Anonymous ``GET`` responses are cacheable per settings and the collection's
+``cache_expires``. With schema validation on, records are validated against
+the collection ``schema`` and the bucket ``record:schema``, and stamped
+with the collection's ``last_modified`` in ``schema``.
+"""
+
+from __future__ import annotations
+
+from kinto.core.resource import Resource, register
+from kinto.core.resource.caching import setting_seconds
+from kinto.core.storage import ObjectNotFoundError
+from kinto.views import schemas
+
+
+class Record(Resource):
+    name = "record"
+    plural_path = "/buckets/{bucket_id}/collections/{collection_id}/records"
+    object_path = "/buckets/{bucket_id}/collections/{collection_id}/records/{id}"
+
+    collection: dict | None = None
+
+    def check_parent_exists(self) -> None:
+        bucket_id = self.matchdict["bucket_id"]
+        collection_id = self.matchdict["collection_id"]
+        try:
+            self.collection = self.storage.get(
+                "collection", f"/buckets/{bucket_id}", collection_id
+            )
+        except ObjectNotFoundError:
+            raise schemas.missing_parent(collection_id, "collection") from None
+
+    def process_object(self, new: dict, old: dict | None = None) -> dict:
+        if not schemas.validation_enabled(self.options.settings):
+            return new
+        collection = self.collection
+        schema = collection.get("schema")
+        if isinstance(schema, dict):
+            key = (self.parent_id, collection["last_modified"])
+            schemas.validate_against(new, schema, key, ("schema",))
+            new = {**new, "schema": collection["last_modified"]}
+        schemas.validate_with_bucket_schema(self, new, "record:schema", ("schema",))
+        return new
+
+    def cache_expires(self) -> int | None:
+        bid = self.matchdict["bucket_id"]
+        cid = self.matchdict["collection_id"]
+        seconds = setting_seconds(
+            self.options.settings,
+            f"{bid}.{cid}.record_cache_expires_seconds",
+            f"{bid}.record_cache_expires_seconds",
+            "record_cache_expires_seconds",
+            f"{bid}_{cid}_record_cache_expires_seconds",
+            f"{bid}_record_cache_expires_seconds",
+        )
+        collection_seconds = (self.collection or {}).get("cache_expires")
+        if type(collection_seconds) is int:
+            seconds = collection_seconds if seconds is None else max(seconds, collection_seconds)
+        return seconds
+
+
+def includeme(config) -> None:
+    register(config, Record)
