@@ -11,7 +11,10 @@ Layout:
   where ``container`` is the URI without its last segment
   (``/buckets/b/collections/c/records`` for a record). It lets
   :meth:`Permission.get_accessible_objects` visit only the caller's ACEs,
-  and answer the common ``<list uri>/*`` question with one lookup.
+  answer the common ``<list uri>/*`` question with one lookup, and test
+  other patterns once per container rather than once per object.
+* ``_containers``: ``{container: {object_uris}}`` for every URI having
+  an ACE, so that ``*`` deletions visit containers rather than objects.
 * ``_users``: ``{user_id: {principals}}`` and ``_members``, its reverse, so
   :meth:`Permission.remove_principal` touches only the users concerned.
 
@@ -48,6 +51,7 @@ class Permission(PermissionBase):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._acl: dict[str, dict[str, set[str]]] = {}
+        self._containers: dict[str, set[str]] = {}
         self._index: dict[str, dict[str, dict[str, set[str]]]] = {}
         self._users: dict[str, set[str]] = {}
         self._members: dict[str, set[str]] = {}
@@ -55,6 +59,7 @@ class Permission(PermissionBase):
     def flush(self) -> None:
         with self._lock:
             self._acl.clear()
+            self._containers.clear()
             self._index.clear()
             self._users.clear()
             self._members.clear()
@@ -146,13 +151,17 @@ class Permission(PermissionBase):
         if not object_id_match:
             return
         exact = [uri for uri in object_id_match if "*" not in uri]
-        matchers = [_deletion_matcher(uri) for uri in object_id_match if "*" in uri]
+        matchers = [_DeletionPattern(uri) for uri in object_id_match if "*" in uri]
         with self._lock:
             doomed = {uri for uri in exact if uri in self._acl}
-            if matchers:
-                doomed.update(
-                    uri for uri in self._acl if any(matches(uri) for matches in matchers)
-                )
+            for container, objects in self._containers.items() if matchers else ():
+                path = container + "/"
+                for matcher in matchers:
+                    if matcher.holds_all(path):
+                        doomed.update(objects)
+                        break
+                    if matcher.may_hold(path):
+                        doomed.update(uri for uri in objects if matcher.regex.match(uri))
             for uri in doomed:
                 self._drop_object(uri)
 
@@ -193,12 +202,7 @@ class Permission(PermissionBase):
                         for uri in containers.get(container, ()):
                             result.setdefault(uri, set()).add(perm)
                     if patterns:
-                        for container, objects in containers.items():
-                            candidates = [p for p in patterns if p.may_hold(container)]
-                            for pattern in candidates:
-                                for uri in objects:
-                                    if pattern.regex.match(uri):
-                                        result.setdefault(uri, set()).add(perm)
+                        self._match_patterns(containers, patterns, perm, result)
         return result
 
     def get_authorized_principals(self, bound_permissions: Iterable[BoundPermission]) -> set[str]:
@@ -227,8 +231,35 @@ class Permission(PermissionBase):
 
     # Internals; the caller holds the lock.
 
+    @staticmethod
+    def _match_patterns(
+        containers: dict[str, set[str]],
+        patterns: list[_Pattern],
+        perm: str,
+        result: dict[str, set[str]],
+    ) -> None:
+        """Add to ``result`` the objects of ``containers`` matching one of
+        ``patterns``, testing whole containers where the pattern allows."""
+        for container, objects in containers.items():
+            path = container + "/"
+            for pattern in patterns:
+                if pattern.container_regex is not None:
+                    if pattern.container_regex.match(container) is None:
+                        continue
+                    for uri in objects:
+                        result.setdefault(uri, set()).add(perm)
+                    break
+                if _may_hold(pattern.prefix, path):
+                    for uri in objects:
+                        if pattern.regex.match(uri):
+                            result.setdefault(uri, set()).add(perm)
+
     def _grant(self, object_id: str, permission: str, principal: str) -> None:
-        holders = self._acl.setdefault(object_id, {}).setdefault(permission, set())
+        acl = self._acl.get(object_id)
+        if acl is None:
+            acl = self._acl[object_id] = {}
+            self._containers.setdefault(_container(object_id), set()).add(object_id)
+        holders = acl.setdefault(permission, set())
         if principal in holders:
             return
         holders.add(principal)
@@ -244,13 +275,23 @@ class Permission(PermissionBase):
         if not holders:
             del acl[permission]
             if not acl:
-                del self._acl[object_id]
+                self._forget_object(object_id)
         self._unindex(object_id, permission, principal)
 
     def _drop_object(self, object_id: str) -> None:
-        for permission, holders in self._acl.pop(object_id).items():
+        acl = self._acl[object_id]
+        self._forget_object(object_id)
+        for permission, holders in acl.items():
             for principal in holders:
                 self._unindex(object_id, permission, principal)
+
+    def _forget_object(self, object_id: str) -> None:
+        del self._acl[object_id]
+        container = _container(object_id)
+        objects = self._containers[container]
+        objects.discard(object_id)
+        if not objects:
+            del self._containers[container]
 
     def _unindex(self, object_id: str, permission: str, principal: str) -> None:
         by_perm = self._index[principal]
@@ -292,28 +333,41 @@ def _container(uri: str) -> str:
     return uri.rpartition("/")[0]
 
 
+def _may_hold(prefix: str, path: str) -> bool:
+    """Can a container whose objects all start with ``path`` (the container
+    and a ``/``) hold a URI starting with ``prefix``?"""
+    if len(path) >= len(prefix):
+        return path.startswith(prefix)
+    return prefix.startswith(path)
+
+
+def _segments(pattern: str) -> str:
+    """Regex source for ``pattern`` where each ``*`` is one segment."""
+    return r"[^/]+".join(re.escape(part) for part in pattern.split("*"))
+
+
 class _Pattern:
     """A URI pattern of :meth:`Permission.get_accessible_objects`, compiled.
 
-    ``prefix`` is the literal text before the first ``*``: a container can
-    only hold matching URIs when its path and that prefix agree.
+    ``regex`` matches whole URIs. ``prefix`` is the literal text before the
+    first ``*``: a container whose path disagrees with it holds no match.
+    When the last segment is ``*``, ``container_regex`` matches the
+    containers all of whose objects match, so objects need no test of their
+    own (URIs never end with ``/``).
     """
 
-    __slots__ = ("prefix", "regex")
+    __slots__ = ("container_regex", "prefix", "regex")
 
     def __init__(self, pattern: str, with_children: bool):
         head, _, tail = pattern.rpartition("*")
         last_star = r"[^/]+(?:/.+)?" if with_children else r"[^/]+"
-        body = r"[^/]+".join(re.escape(part) for part in head.split("*"))
-        self.regex = re.compile(f"{body}{last_star}{re.escape(tail)}\\Z")
+        self.regex = re.compile(f"{_segments(head)}{last_star}{re.escape(tail)}\\Z")
         self.prefix = pattern.partition("*")[0]
-
-    def may_hold(self, container: str) -> bool:
-        # Objects of ``container`` all start with ``container + "/"``.
-        path = container + "/"
-        if len(path) >= len(self.prefix):
-            return path.startswith(self.prefix)
-        return self.prefix.startswith(path)
+        container, _, last = pattern.rpartition("/")
+        self.container_regex = None
+        if last == "*":
+            deeper = r"(?:/[^/]+(?:/.+)?)?" if with_children else ""
+            self.container_regex = re.compile(f"{_segments(container)}{deeper}\\Z")
 
 
 #: ``{permission: ([(exact URI, its container)], [list URI], [pattern])}``.
@@ -340,15 +394,21 @@ def _compile_query(bound_permissions: tuple[BoundPermission, ...], with_children
     return query
 
 
-@functools.lru_cache(maxsize=256)
-def _deletion_matcher(pattern: str):
-    """Predicate for one ``delete_object_permissions`` pattern."""
-    head, star, tail = pattern.partition("*")
-    if star and not tail:
-        return functools.partial(_startswith, head)
-    regex = re.compile(".*".join(re.escape(part) for part in pattern.split("*")) + r"\Z", re.S)
-    return regex.match
+class _DeletionPattern:
+    """A pattern of :meth:`Permission.delete_object_permissions`: ``*``
+    matches any characters, ``/`` included."""
 
+    __slots__ = ("prefix", "regex", "trailing_only")
 
-def _startswith(prefix: str, uri: str) -> bool:
-    return uri.startswith(prefix)
+    def __init__(self, pattern: str):
+        self.prefix = pattern.partition("*")[0]
+        self.trailing_only = pattern == self.prefix + "*"
+        parts = (re.escape(part) for part in pattern.split("*"))
+        self.regex = re.compile(".*".join(parts) + r"\Z", re.S)
+
+    def holds_all(self, path: str) -> bool:
+        """True if every object of the container ``path`` matches."""
+        return self.trailing_only and path.startswith(self.prefix)
+
+    def may_hold(self, path: str) -> bool:
+        return _may_hold(self.prefix, path)

@@ -348,6 +348,15 @@ class PermissionSuite:
             "/buckets/a/collections/d": {"read"}
         }
 
+    def test_delete_with_a_star_inside_a_segment(self, permission):
+        for uri in (RECORD, f"{RECORD}2", f"{RECORD}2/x", OTHER_RECORD, COLLECTION):
+            permission.add_principal_to_ace(uri, "read", "alice")
+        permission.delete_object_permissions(f"{RECORD}*")
+        assert permission.get_accessible_objects(["alice"]) == {
+            OTHER_RECORD: {"read"},
+            COLLECTION: {"read"},
+        }
+
     def test_deleted_aces_can_be_granted_again(self, permission):
         permission.add_principal_to_ace(RECORD, "read", "alice")
         permission.delete_object_permissions(RECORD)
@@ -451,6 +460,15 @@ class PermissionSuite:
         bound = [("/buckets/*/collections/*/records/*", "write")]
         result = permission.get_accessible_objects(["alice"], bound, with_children=False)
         assert result == {uri: {"write"} for uri in matching}
+
+    def test_star_may_stand_before_the_last_segment(self, permission):
+        matching = ["/buckets/a/collections/c", COLLECTION]
+        others = [OTHER_COLLECTION, "/buckets/a/x/collections/c", "/buckets/a/collections/cc"]
+        for uri in matching + others:
+            permission.add_principal_to_ace(uri, "read", "alice")
+        bound = [("/buckets/*/collections/c", "read")]
+        result = permission.get_accessible_objects(["alice"], bound, with_children=False)
+        assert result == {uri: {"read"} for uri in matching}
 
     def test_only_the_last_star_spans_segments_with_children(self, permission):
         permission.add_principal_to_ace(RECORD, "read", "alice")
