@@ -3,6 +3,8 @@ services: validation, subrequest construction, responses, errors,
 transaction and events."""
 
 import base64
+import sys
+import types
 
 import pytest
 import webtest
@@ -172,7 +174,7 @@ def includeme(config):
         config.add_cornice_service(service)
 
 
-def make_app(subscribers=(), **settings):
+def make_test_app(subscribers=(), **settings):
     config = Configurator(settings={**BASE_SETTINGS, **settings})
     kinto.core.initialize(config, version="0.0", project_name="batch-tests")
     config.registry.journal = Journal()
@@ -186,7 +188,7 @@ def make_app(subscribers=(), **settings):
 
 @pytest.fixture
 def app():
-    return make_app()
+    return make_test_app()
 
 
 def batch(app, requests, defaults=None, status=200, **kw):
@@ -278,13 +280,13 @@ class TestValidation:
         assert len(batch(app, [{"path": "/echo"}] * 25).json["responses"]) == 25
 
     def test_limit_comes_from_settings(self):
-        app = make_app(batch_max_requests=2)
+        app = make_test_app(batch_max_requests=2)
         body = self._error(app, {"requests": [{"path": "/echo"}] * 3})
         assert body["message"].endswith("limited to 2")
 
     @pytest.mark.parametrize("limit", [0, None])
     def test_zero_or_null_limit_means_unlimited(self, limit):
-        app = make_app(batch_max_requests=limit)
+        app = make_test_app(batch_max_requests=limit)
         assert len(batch(app, [{"path": "/echo"}] * 30).json["responses"]) == 30
 
     def test_invalid_json_is_rejected(self, app):
@@ -305,7 +307,7 @@ class TestValidation:
         assert resp.json == {"responses": []}
 
     def test_readonly_server_refuses_batch(self):
-        app = make_app(readonly=True)
+        app = make_test_app(readonly=True)
         resp = app.post_json("/v1/batch", {"requests": []}, status=405)
         assert resp.json["errno"] == 115
 
@@ -550,7 +552,7 @@ class Recorder:
 class TestEvents:
     def test_events_of_the_batch_are_merged_and_sent_once(self):
         changed, after, read = Recorder(), Recorder(), Recorder()
-        app = make_app(
+        app = make_test_app(
             [(changed, ResourceChanged), (after, AfterResourceChanged), (read, ResourceRead)]
         )
         batch(
@@ -569,7 +571,7 @@ class TestEvents:
             raise errors.http_error(httpexceptions.HTTPForbidden(), errno=121)
 
         after = Recorder()
-        app = make_app([(refuse, ResourceChanged), (after, AfterResourceChanged)])
+        app = make_test_app([(refuse, ResourceChanged), (after, AfterResourceChanged)])
         resp = batch(
             app,
             [{"method": "POST", "path": "/items", "body": {"data": {"id": "a"}}}],
@@ -581,7 +583,7 @@ class TestEvents:
 
     def test_failed_batch_sends_no_event(self):
         changed = Recorder()
-        app = make_app([(changed, ResourceChanged)])
+        app = make_test_app([(changed, ResourceChanged)])
         batch(
             app,
             [
@@ -594,7 +596,7 @@ class TestEvents:
 
     def test_embedded_client_error_keeps_events_of_other_subrequests(self):
         changed = Recorder()
-        app = make_app([(changed, ResourceChanged)])
+        app = make_test_app([(changed, ResourceChanged)])
         batch(
             app,
             [
@@ -603,3 +605,158 @@ class TestEvents:
             ],
         )
         assert len(changed.events) == 1
+
+
+# With the Kinto resources -----------------------------------------------------------
+
+
+class Collector:
+    """A configured listener (events.md §5) keeping the events it gets."""
+
+    instances = []
+
+    def __init__(self):
+        self.events = []
+        Collector.instances.append(self)
+
+    def __call__(self, event):
+        self.events.append(event)
+
+
+@pytest.fixture
+def kinto_app(make_app, monkeypatch):
+    module = types.ModuleType("batch_test_listener")
+    module.load_from_config = lambda config, prefix: Collector()
+    monkeypatch.setitem(sys.modules, "batch_test_listener", module)
+    monkeypatch.setattr(Collector, "instances", [])
+    app = make_app(
+        event_listeners="collect",
+        **{"event_listeners.collect.use": "batch_test_listener"},
+    )
+    app.collector = Collector.instances[0]
+    return app
+
+
+def user_id(app, headers):
+    return app.get("/v1/", headers=headers).json["user"]["id"]
+
+
+class TestWithKintoResources:
+    RECORDS = "/buckets/b/collections/c/records"
+
+    def test_objects_created_earlier_in_the_batch_are_visible_later(self, kinto_app):
+        headers = auth("alice")
+        responses = batch(
+            kinto_app,
+            [
+                {"path": "/buckets/b"},
+                {"path": "/buckets/b/collections/c"},
+                {"method": "POST", "path": self.RECORDS, "body": {"data": {"n": 1}}},
+                {"path": self.RECORDS + "/r1", "body": {"data": {"n": 2}}},
+                {"method": "GET", "path": self.RECORDS + "?_sort=n"},
+                {"method": "HEAD", "path": self.RECORDS},
+            ],
+            defaults={"method": "PUT"},
+            headers=headers,
+        ).json["responses"]
+        assert [r["status"] for r in responses] == [201, 201, 201, 201, 200, 200]
+        assert responses[3]["path"] == "/v1/buckets/b/collections/c/records/r1"
+        assert [r["n"] for r in responses[4]["body"]["data"]] == [1, 2]
+        assert responses[5]["body"] == ""
+        assert responses[5]["headers"]["Total-Records"] == "2"
+        listed = kinto_app.get("/v1" + self.RECORDS, headers=headers).json["data"]
+        assert len(listed) == 2
+
+    def test_client_errors_are_embedded_with_their_envelope(self, kinto_app):
+        headers = auth("alice")
+        kinto_app.put_json("/v1/buckets/b", {}, headers=headers)
+        kinto_app.put_json("/v1/buckets/b/collections/c", {}, headers=headers)
+        created = kinto_app.put_json(
+            "/v1" + self.RECORDS + "/r1", {"data": {"n": 1}}, headers=headers
+        ).json["data"]
+        responses = batch(
+            kinto_app,
+            [
+                {
+                    "method": "PUT",
+                    "path": self.RECORDS + "/r1",
+                    "headers": {"If-Match": '"1"'},
+                    "body": {"data": {"n": 2}},
+                },
+                {"path": self.RECORDS + "/unknown"},
+                {"path": "/buckets/b/collections/c/records/"},
+                {"method": "DELETE", "path": self.RECORDS + "/r1"},
+            ],
+            headers=headers,
+        ).json["responses"]
+        assert [r["status"] for r in responses] == [412, 404, 200, 200]
+        assert responses[0]["body"]["errno"] == 114
+        assert responses[0]["body"]["details"]["existing"] == created
+        assert responses[1]["body"]["errno"] == 110
+        assert responses[2]["path"] == "/v1/buckets/b/collections/c/records"
+        assert responses[3]["body"]["data"]["deleted"] is True
+
+    def test_anonymous_subrequest_is_challenged(self, kinto_app):
+        (resp,) = batch(kinto_app, [{"path": "/buckets/private"}]).json["responses"]
+        assert resp["status"] == 401
+        assert resp["body"]["errno"] == 104
+
+    def test_group_membership_changes_apply_after_the_batch(self, kinto_app):
+        alice, bob = auth("alice"), auth("bob")
+        group = "/buckets/alices/groups/friends"
+        kinto_app.put_json("/v1/buckets/alices", {}, headers=alice)
+        kinto_app.put_json("/v1/buckets/shared", {"permissions": {"read": [group]}}, headers=bob)
+        responses = batch(
+            kinto_app,
+            [
+                {
+                    "method": "PUT",
+                    "path": group,
+                    "body": {"data": {"members": [user_id(kinto_app, alice)]}},
+                },
+                {"path": "/buckets/shared"},
+            ],
+            headers=alice,
+        ).json["responses"]
+        assert [r["status"] for r in responses] == [201, 403]
+        kinto_app.get("/v1/buckets/shared", headers=alice, status=200)
+
+    def test_events_of_a_batch_are_merged_per_collection(self, kinto_app):
+        headers = auth("alice")
+        kinto_app.put_json("/v1/buckets/b", {}, headers=headers)
+        kinto_app.put_json("/v1/buckets/b/collections/c", {}, headers=headers)
+        kinto_app.collector.events.clear()
+        batch(
+            kinto_app,
+            [{"body": {"data": {"n": i}}} for i in range(3)]
+            + [{"method": "PUT", "path": self.RECORDS + "/r9", "body": {"data": {}}}],
+            defaults={"method": "POST", "path": self.RECORDS},
+            headers=headers,
+        )
+        (event,) = kinto_app.collector.events
+        assert isinstance(event, ResourceChanged)
+        assert len(event.impacted_objects) == 4
+        payload = event.payload
+        assert payload["action"] == "create"
+        assert payload["resource_name"] == "record"
+        assert payload["uri"] == self.RECORDS
+        assert payload["bucket_id"] == "b"
+        assert payload["collection_id"] == "c"
+        assert payload["user_id"] == user_id(kinto_app, headers)
+        assert "record_id" not in payload
+
+    def test_collections_created_in_one_batch_make_one_event(self, kinto_app):
+        headers = auth("alice")
+        kinto_app.put_json("/v1/buckets/b", {}, headers=headers)
+        kinto_app.collector.events.clear()
+        responses = batch(
+            kinto_app,
+            [
+                {"method": "PUT", "path": "/buckets/b/collections/c"},
+                {"method": "PUT", "path": "/buckets/b/collections/d"},
+            ],
+            headers=headers,
+        ).json["responses"]
+        assert [r["status"] for r in responses] == [201, 201]
+        assert len(kinto_app.collector.events) == 1
+        assert len(kinto_app.collector.events[0].impacted_objects) == 2
