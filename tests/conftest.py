@@ -4,6 +4,9 @@
   application on the memory backends with Basic auth enabled; keyword
   arguments override settings (unprefixed names, string or typed values).
 * ``app``: ``make_app()`` with the defaults.
+* ``make_core_app(configure=None, **settings)``: same, with ``kinto.core``
+  only (no buckets, collections... nor plugins); ``configure(config)`` may
+  add toy views.
 * ``auth_headers(user, password="secret")``: the ``Authorization`` header
   dict for Basic auth as ``user``.
 
@@ -48,6 +51,23 @@ def build_app(**settings) -> webtest.TestApp:
     return webtest.TestApp(kinto.main({}, **merged))
 
 
+def build_core_app(configure=None, **settings) -> webtest.TestApp:
+    """Like :func:`build_app` but with the core only (no Kinto resources,
+    no plugins): for tests of ``kinto.core``. ``configure(config)``, when
+    given, runs after the core set-up (e.g. to add toy views)."""
+    from pyramid.config import Configurator
+
+    import kinto.core
+
+    config = Configurator(settings={**BASE_SETTINGS, **settings})
+    kinto.core.initialize(
+        config, version="0.0.1", project_name="kinto", default_settings=kinto.DEFAULT_SETTINGS
+    )
+    if configure is not None:
+        configure(config)
+    return webtest.TestApp(config.make_wsgi_app())
+
+
 def basic_auth_headers(user: str, password: str = "secret") -> dict[str, str]:
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
     return {"Authorization": f"Basic {token}"}
@@ -68,6 +88,12 @@ def _isolated_environment(monkeypatch):
 def make_app():
     """Factory fixture: ``make_app(readonly=True)`` → ``webtest.TestApp``."""
     return build_app
+
+
+@pytest.fixture
+def make_core_app():
+    """Factory fixture: an app of ``kinto.core`` alone (see build_core_app)."""
+    return build_core_app
 
 
 @pytest.fixture

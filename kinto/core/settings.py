@@ -69,7 +69,6 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Auth & permissions.
     "multiauth.policies": "",
     "multiauth.policy.basicauth.use": "kinto.core.authentication.BasicAuthAuthenticationPolicy",
-    "multiauth.authorization_policy": "kinto.core.authorization.AuthorizationPolicy",
     "multiauth.groupfinder": "kinto.core.authorization.groupfinder",
     "userid_hmac_secret": "",
     # CORS, backoff, end of service.

@@ -74,6 +74,8 @@ def http_error_view(exc, request):
         return exc
     if isinstance(exc, JSONError):
         return cornice_errors_response(request)
+    if exc.code == 401 and "WWW-Authenticate" not in exc.headers:
+        add_challenges(request, exc)
     if has_envelope(exc):
         return exc
     message = exc.detail if isinstance(exc.detail, str) and exc.detail else None
