@@ -40,6 +40,7 @@ def includeme(config) -> None:
     config.include("kinto.views.collections")
     config.include("kinto.views.groups")
     config.include("kinto.views.records")
+    config.include("kinto.views.permissions")
     if config.get_settings().get("experimental_collection_schema_validation"):
         config.add_api_capability(
             "schema",

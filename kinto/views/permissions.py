@@ -33,8 +33,10 @@ ENTRY_FIELDS = (
     "account_id",
 )
 DEFAULT_SORT = [Sort("uri", -1)]
-LIST_EXPOSED = ("Next-Page", "Last-Modified", "ETag", "Cache-Control", "Expires", "Pragma")
-HEAD_EXPOSED = (*LIST_EXPOSED, "Total-Objects", "Total-Records")
+HEAD_EXPOSED = (
+    *("Next-Page", "Last-Modified", "ETag", "Cache-Control", "Expires", "Pragma"),
+    *("Total-Objects", "Total-Records"),
+)
 
 #: Permissions of each object type that settings may grant everywhere.
 SETTINGS_EXPANDED = {
@@ -161,6 +163,7 @@ def get_permissions(request):
 
     if request.method == "HEAD":
         response.headers["Total-Objects"] = response.headers["Total-Records"] = str(len(entries))
+        response.content_type = "application/json"
         return response
 
     sort_objects(entries, sorting)
@@ -200,8 +203,8 @@ def includeme(config) -> None:
         description="List of user permissions",
         operation_ids={"GET": "get_permissions", "HEAD": "head_permissions"},
     )
-    service.add_view("GET", get_permissions, cors_headers=LIST_EXPOSED)
-    service.add_view("HEAD", get_permissions, cors_headers=HEAD_EXPOSED)
+    # Cornice registers HEAD along with GET.
+    service.add_view("GET", get_permissions, cors_headers=HEAD_EXPOSED)
     config.add_cornice_service(service)
     config.add_api_capability(
         "permissions_endpoint",
