@@ -9,13 +9,13 @@ such as a wrong INI path, which is reported as one line on stderr.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import importlib.util
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 
+import kinto
 from kinto import config
 
 DEFAULT_INI = "config/kinto.ini"
@@ -186,11 +186,8 @@ def _missing_ini(ini: str) -> int | None:
 
 
 def kinto_version() -> str:
-    """The installed version of Kinto."""
-    try:
-        return importlib.metadata.version("kinto")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+    """The version of Kinto."""
+    return kinto.__version__
 
 
 # Subcommands that do not need the application.

@@ -1,9 +1,23 @@
 import configparser
+import contextlib
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
 from kinto import __main__ as cli
 from kinto.__main__ import main
+from kinto.core.cache import memory as memory_cache
+from kinto.core.storage import memory as memory_storage
 
 
 def app_settings(path):
@@ -191,3 +205,252 @@ def test_unparsable_ini_file_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "Traceback" not in err
+
+
+# Subcommands run against the application built from the INI file.
+#
+# The test INI files point one backend setting at this very module, whose
+# load_from_config() hands the application the backend object the test holds:
+# the test then sees what the command did to it.
+
+_shared_backend = {}
+
+
+def load_from_config(config):
+    return _shared_backend["instance"]
+
+
+class RecordingStorage(memory_storage.Storage):
+    """Memory storage remembering its schema migrations."""
+
+    def __init__(self):
+        super().__init__()
+        self.migrations = []
+
+    def initialize_schema(self, dry_run=False):
+        self.migrations.append(dry_run)
+
+
+def use_backend(ini, setting, backend):
+    """Point ``kinto.<setting>`` of ``ini`` at ``backend``."""
+    _shared_backend["instance"] = backend
+    text = ini.read_text()
+    text, count = re.subn(rf"(?m)^kinto\.{setting} = .*$", f"kinto.{setting} = {__name__}", text)
+    assert count == 1
+    ini.write_text(text)
+    return backend
+
+
+@pytest.fixture
+def app_ini(ini):
+    assert main(["init", "--ini", str(ini)]) == cli.EXIT_OK
+    yield ini
+    _shared_backend.clear()
+
+
+@pytest.fixture
+def cli_logs(caplog):
+    caplog.set_level(logging.DEBUG, logger="kinto.cli")
+    return caplog
+
+
+def test_migrate_on_memory_backends_succeeds(app_ini, cli_logs):
+    assert main(["migrate", "--ini", str(app_ini)]) == cli.EXIT_OK
+
+    messages = cli_logs.text
+    for name in ("cache", "storage", "permission"):
+        assert f"Migrating the {name} backend" in messages
+
+
+def test_migrate_initializes_the_storage_schema(app_ini):
+    storage = use_backend(app_ini, "storage_backend", RecordingStorage())
+
+    assert main(["migrate", "--ini", str(app_ini)]) == cli.EXIT_OK
+
+    assert storage.migrations == [False]
+
+
+def test_migrate_dry_run_is_passed_to_the_backends(app_ini):
+    storage = use_backend(app_ini, "storage_backend", RecordingStorage())
+
+    assert main(["migrate", "--dry-run", "--ini", str(app_ini)]) == cli.EXIT_OK
+
+    assert storage.migrations == [True]
+
+
+def test_migrate_skips_storage_and_permission_when_readonly(app_ini, cli_logs, monkeypatch):
+    monkeypatch.setenv("KINTO_READONLY", "true")
+    storage = use_backend(app_ini, "storage_backend", RecordingStorage())
+
+    assert main(["migrate", "--ini", str(app_ini)]) == cli.EXIT_OK
+
+    assert storage.migrations == []
+    errors = [r.getMessage() for r in cli_logs.records if r.levelno == logging.ERROR]
+    assert errors == [
+        "Skipping the storage backend: the server is read-only.",
+        "Skipping the permission backend: the server is read-only.",
+    ]
+    assert "Migrating the cache backend" in cli_logs.text
+
+
+def test_flush_cache_empties_the_cache(app_ini):
+    cache = use_backend(app_ini, "cache_backend", memory_cache.Cache())
+    cache.set("color", "blue", 3600)
+
+    assert main(["flush-cache", "--ini", str(app_ini)]) == cli.EXIT_OK
+
+    assert cache.get("color") is None
+
+
+def make_tombstones(storage, resource_name, parent_id, count):
+    for i in range(count):
+        storage.create(resource_name, parent_id, {"id": f"{resource_name}-{i}"})
+        storage.delete(resource_name, parent_id, f"{resource_name}-{i}")
+
+
+def tombstone_ids(storage, resource_name, parent_id):
+    objects = storage.list_all(resource_name, parent_id, include_deleted=True)
+    return sorted(obj["id"] for obj in objects if obj.get("deleted"))
+
+
+def test_purge_deleted_keeps_the_most_recent_tombstones_of_every_list(app_ini, cli_logs):
+    storage = use_backend(app_ini, "storage_backend", memory_storage.Storage())
+    make_tombstones(storage, "record", "/buckets/a/collections/c", 3)
+    make_tombstones(storage, "record", "/buckets/b/collections/c", 2)
+    make_tombstones(storage, "bucket", "", 2)
+    make_tombstones(storage, "group", "/buckets/a", 2)
+
+    args = ["purge-deleted", "--ini", str(app_ini), "record", "bucket", "1"]
+    assert main(args) == cli.EXIT_OK
+
+    assert tombstone_ids(storage, "record", "/buckets/a/collections/c") == ["record-2"]
+    assert tombstone_ids(storage, "record", "/buckets/b/collections/c") == ["record-1"]
+    assert tombstone_ids(storage, "bucket", "") == ["bucket-1"]
+    assert tombstone_ids(storage, "group", "/buckets/a") == ["group-0", "group-1"]
+    assert "Removed 3 record tombstone(s)." in cli_logs.text
+    assert "Removed 1 bucket tombstone(s)." in cli_logs.text
+
+
+def test_purge_deleted_with_zero_removes_every_tombstone(app_ini):
+    storage = use_backend(app_ini, "storage_backend", memory_storage.Storage())
+    make_tombstones(storage, "record", "/buckets/a/collections/c", 2)
+    storage.create("record", "/buckets/a/collections/c", {"id": "alive"})
+
+    assert main(["purge-deleted", "--ini", str(app_ini), "record", "0"]) == cli.EXIT_OK
+
+    assert tombstone_ids(storage, "record", "/buckets/a/collections/c") == []
+    assert storage.get("record", "/buckets/a/collections/c", "alive")["id"] == "alive"
+
+
+def test_create_user_needs_the_accounts_plugin(app_ini, capsys):
+    args = ["create-user", "--ini", str(app_ini), "-u", "alice", "-p", "s3cret"]
+
+    assert main(args) == cli.EXIT_ACCOUNTS_DISABLED
+
+    err = capsys.readouterr().err
+    assert "kinto.plugins.accounts" in err
+    assert err.count("\n") == 1
+
+
+def test_create_user_refuses_a_readonly_server(app_ini, capsys, monkeypatch):
+    monkeypatch.setenv("KINTO_READONLY", "true")
+    args = ["create-user", "--ini", str(app_ini), "-u", "alice", "-p", "s3cret"]
+
+    assert main(args) == cli.EXIT_READONLY
+
+    assert "read-only" in capsys.readouterr().err
+
+
+def test_backend_that_cannot_be_loaded_is_a_one_line_error(app_ini, capsys):
+    text = app_ini.read_text().replace(
+        "kinto.core.storage.memory", "kinto.core.storage.nonexistent"
+    )
+    app_ini.write_text(text)
+
+    assert main(["migrate", "--ini", str(app_ini)]) == cli.EXIT_ERROR
+
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "kinto.core.storage.nonexistent" in err
+
+
+# Processes: the server, and app.wsgi.
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_hello(port, process, timeout=60):
+    """Poll ``GET /v1/`` until it answers; fail if the process dies first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/", timeout=2) as response:
+                return json.loads(response.read())
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"no answer on port {port} after {timeout} seconds")
+
+
+@contextlib.contextmanager
+def running(args, log_path):
+    """Run ``python -m kinto <args>`` in its own process group, and end that
+    group (the reloader starts a child) when done."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kinto", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=ROOT,
+        )
+        try:
+            yield process
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=15)
+
+
+@pytest.mark.parametrize("extra", [[], ["--reload"]], ids=["plain", "reload"])
+def test_start_serves_the_api_on_the_given_port(app_ini, tmp_path, extra):
+    port = free_port()
+    args = ["start", "--ini", str(app_ini), "--port", str(port), *extra]
+
+    with running(args, tmp_path / "server.log") as process:
+        hello = wait_for_hello(port, process)
+
+    assert hello["http_api_version"] == "1.23"
+    assert hello["url"] == f"http://127.0.0.1:{port}/v1/"
+
+
+def test_app_wsgi_builds_the_application_from_kinto_ini(app_ini):
+    script = (
+        "import runpy, webtest;"
+        "app = runpy.run_path('app.wsgi')['application'];"
+        "print(webtest.TestApp(app).get('/v1/').json['http_api_version'])"
+    )
+    env = {**os.environ, "KINTO_INI": str(app_ini)}
+
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1.23"
