@@ -108,13 +108,16 @@ class TestResolution:
         assert audit_module.built[0].prefix == "event_listeners.json."
 
     def test_several_listeners_are_loaded_in_order(self, audit_module, dotted_module):
-        make_app(
+        app = make_app(
             {
                 "event_listeners": "acme.hooks audit",
                 "event_listeners.audit.use": "acme_listeners",
             }
         )
         assert len(dotted_module.built) == len(audit_module.built) == 1
+        registered = app.app.registry.configured_listeners
+        assert [s.name for s in registered] == ["hooks", "audit"]
+        assert registered[1].listener is audit_module.built[0]
 
     def test_listener_list_may_be_a_list(self, audit_module):
         make_app({"event_listeners": ["a"], "event_listeners.a.use": "acme_listeners"})
