@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
 from typing import Any
 
@@ -61,9 +60,7 @@ def main(global_config: dict | None = None, config: Configurator | None = None, 
         project_name="kinto",
         default_settings=DEFAULT_SETTINGS,
     )
-    # TODO(app): include unconditionally once kinto.views has its includeme.
-    if hasattr(importlib.import_module("kinto.views"), "includeme"):
-        config.include("kinto.views")
+    config.include("kinto.views")
 
     for plugin in aslist(config.registry.settings.get("includes") or ""):
         config.include(plugin)

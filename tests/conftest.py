@@ -19,20 +19,12 @@ from __future__ import annotations
 
 import base64
 import os
-import warnings
 
-with warnings.catch_warnings():
-    # WebOb still imports the ``cgi`` module (deprecated in 3.11); warnings
-    # are errors in the test configuration, so import it once, quietly.
-    # TODO(app): drop once pyproject.toml ignores this warning.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import webob  # noqa: F401
+import pytest
+import webtest
 
-import pytest  # noqa: E402
-import webtest  # noqa: E402
-
-import kinto  # noqa: E402
-from kinto.core.settings import DEFAULT_SETTINGS, env_name  # noqa: E402
+import kinto
+from kinto.core.settings import DEFAULT_SETTINGS, env_name
 
 BASE_SETTINGS = {
     "storage_backend": "kinto.core.storage.memory",

@@ -160,24 +160,14 @@ def _heartbeat_check(backend):
     return check
 
 
-# Optional parts written elsewhere -------------------------------------------------
+# Parts written elsewhere -------------------------------------------------
 
 
 def setup_authentication(config) -> None:
-    # TODO(app): remove this guard once kinto/core/authentication.py is committed.
-    try:
-        importlib.import_module("kinto.core.authentication")
-    except ImportError:
-        return
     config.include("kinto.core.authentication")
 
 
 def setup_events(config) -> None:
-    # TODO(app): remove this guard once kinto/core/events.py is committed.
-    try:
-        importlib.import_module("kinto.core.events")
-    except ImportError:
-        return
     config.include("kinto.core.events")
 
 

@@ -23,6 +23,7 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from kinto.core import errors, storage
+from kinto.core.authentication import challenge_headers
 from kinto.core.errors import ERRORS
 from kinto.core.services import EXPOSED_HEADERS, cornice_errors_response, origin_allowed
 
@@ -106,18 +107,10 @@ def forbidden_view(exc, request):
 
 
 def is_authenticated(request) -> bool:
-    userid = getattr(request, "prefixed_userid", None)
-    if userid is None:
-        # TODO(app): drop this fallback once kinto.core.authentication is committed.
-        userid = request.authenticated_userid
-    return userid is not None
+    return request.prefixed_userid is not None
 
 
 def add_challenges(request, response) -> None:
-    try:
-        from kinto.core.authentication import challenge_headers
-    except ImportError:  # TODO(app): remove once kinto.core.authentication is committed.
-        return
     for name, value in challenge_headers(request):
         response.headers.add(name, value)
 

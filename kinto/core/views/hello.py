@@ -53,7 +53,7 @@ def get_hello(request):
     data = dict(document)
     data["url"] = request.route_url("hello")
 
-    userid = getattr(request, "prefixed_userid", None)
+    userid = request.prefixed_userid
     if userid is not None:
         user = {"id": userid, "principals": request.prefixed_principals}
         for extend in registry.hello_user_extras:
