@@ -98,6 +98,9 @@ class Storage(StorageBase):
         # resource_name -> parent_id -> _List
         self._lists: dict[str, dict[str, _List]] = {}
         self._default_generator = UUID4()
+        # Every stored object and tombstone has a string id and an integer
+        # timestamp: sorts on them need no JSONB keys.
+        self._native_fields = (self.id_field, self.modified_field)
 
     # Lists and timestamps (call with the lock held).
 
@@ -286,7 +289,7 @@ class Storage(StorageBase):
                     if matches is None or matches(obj):
                         owners[id(obj)] = lst
                         selected.append(obj)
-            sort_objects(selected, sorting, id_field, self.modified_field)
+            sort_objects(selected, sorting, self._native_fields)
             if limit is not None:
                 selected = selected[:limit]
             for obj in selected:
@@ -345,7 +348,7 @@ class Storage(StorageBase):
                 if include_deleted:
                     candidates.extend(lst.tombstones.values())
         selected = candidates if matches is None else [o for o in candidates if matches(o)]
-        sort_objects(selected, sorting, self.id_field, self.modified_field)
+        sort_objects(selected, sorting, self._native_fields)
         if limit is not None:
             selected = selected[:limit]
         return [json_copy(obj) for obj in selected]

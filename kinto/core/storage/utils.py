@@ -19,8 +19,9 @@ every JSON value.
 from __future__ import annotations
 
 import json
+import operator
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 import orjson
@@ -161,19 +162,19 @@ def compile_filter(
     same way (``EQ MISSING`` = absent, ``LT MISSING`` = present, ``GT
     MISSING`` = never).
     """
-    field, operator = filtr.field, filtr.operator
-    many = operator in (COMPARISON.IN, COMPARISON.EXCLUDE)
+    field, op = filtr.field, filtr.operator
+    many = op in (COMPARISON.IN, COMPARISON.EXCLUDE)
     value = filtr.value
     if many and not isinstance(value, list | tuple | set | frozenset):
         value = [value]
     value = _coerce(value, field, id_field, modified_field, many)
     get = field_getter(field)
 
-    if operator == COMPARISON.HAS:
+    if op == COMPARISON.HAS:
         wanted = bool(value)
         return lambda obj: (get(obj) is not MISSING) is wanted
 
-    if operator == COMPARISON.LIKE:
+    if op == COMPARISON.LIKE:
         if not isinstance(value, str):
             return _never
         pattern = like_pattern(value)
@@ -184,10 +185,10 @@ def compile_filter(
 
         return like
 
-    if operator in (COMPARISON.CONTAINS, COMPARISON.CONTAINS_ANY):
+    if op in (COMPARISON.CONTAINS, COMPARISON.CONTAINS_ANY):
         items = value if isinstance(value, list | tuple) else [value]
         wanted_keys = {sort_key(item, False) for item in items}
-        contains_all = operator == COMPARISON.CONTAINS
+        contains_all = op == COMPARISON.CONTAINS
 
         def contains(obj: dict) -> bool:
             array = get(obj)
@@ -201,54 +202,64 @@ def compile_filter(
         return contains
 
     if many:
-        keys = frozenset(sort_key(v) for v in value)
-        if operator == COMPARISON.IN:
-            return lambda obj: sort_key(get(obj)) in keys
-        return lambda obj: sort_key(get(obj)) not in keys
-
-    if field == modified_field and type(value) is int:
-        # Hot path of ``_since``/``_before``: native integer comparison.
-        return _int_comparison(operator, value, field)
-
-    return _comparison(operator, sort_key(value), get)
+        return _membership(op == COMPARISON.IN, value, get)
+    return _comparison(op, value, get)
 
 
 def _never(obj: dict) -> bool:
     return False
 
 
-def _int_comparison(operator: COMPARISON, value: int, field: str) -> Predicate:
-    def read(obj: dict) -> Any:
-        current = obj.get(field, MISSING)
-        return current if type(current) is int else MISSING
+# Value types compared natively, without building sort keys: a stored value
+# of one of these types compares with the filter value exactly as their
+# JSONB keys would.
+_NATIVE_PEERS: dict[type, tuple[type, ...]] = {
+    str: (str,),
+    int: (int, float),
+    float: (int, float),
+}
 
-    if operator == COMPARISON.GT:
-        return lambda obj: (v := read(obj)) is MISSING or v > value
-    if operator == COMPARISON.MIN:
-        return lambda obj: (v := read(obj)) is MISSING or v >= value
-    if operator == COMPARISON.LT:
-        return lambda obj: (v := read(obj)) is not MISSING and v < value
-    if operator == COMPARISON.MAX:
-        return lambda obj: (v := read(obj)) is not MISSING and v <= value
-    if operator == COMPARISON.NOT:
-        return lambda obj: read(obj) != value
-    return lambda obj: read(obj) == value
+_OPERATORS: dict[COMPARISON, Callable[[Any, Any], bool]] = {
+    COMPARISON.LT: operator.lt,
+    COMPARISON.MAX: operator.le,
+    COMPARISON.GT: operator.gt,
+    COMPARISON.MIN: operator.ge,
+    COMPARISON.NOT: operator.ne,
+    COMPARISON.EQ: operator.eq,
+}
 
 
-def _comparison(operator: COMPARISON, key: tuple, get: Getter) -> Predicate:
-    if operator == COMPARISON.LT:
-        return lambda obj: sort_key(get(obj)) < key
-    if operator == COMPARISON.MAX:
-        return lambda obj: sort_key(get(obj)) <= key
-    if operator == COMPARISON.GT:
-        return lambda obj: sort_key(get(obj)) > key
-    if operator == COMPARISON.MIN:
-        return lambda obj: sort_key(get(obj)) >= key
-    if operator == COMPARISON.NOT:
-        return lambda obj: sort_key(get(obj)) != key
-    if operator == COMPARISON.EQ:
-        return lambda obj: sort_key(get(obj)) == key
-    raise ValueError(f"Unsupported filter operator: {operator!r}")
+def _comparison(op: COMPARISON, value: Any, get: Getter) -> Predicate:
+    compare = _OPERATORS.get(op)
+    if compare is None:
+        raise ValueError(f"Unsupported filter operator: {op!r}")
+    key = sort_key(value)
+    peers = _NATIVE_PEERS.get(type(value))
+    if peers is None:
+        return lambda obj: compare(sort_key(get(obj)), key)
+
+    def native_or_key(obj: dict) -> bool:
+        current = get(obj)
+        if type(current) in peers:
+            return compare(current, value)
+        return compare(sort_key(current), key)
+
+    return native_or_key
+
+
+def _membership(inside: bool, values: list, get: Getter) -> Predicate:
+    keys = frozenset(sort_key(v) for v in values)
+    strings = frozenset(v for v in values if type(v) is str)
+
+    def is_in(obj: dict) -> bool:
+        current = get(obj)
+        if type(current) is str:
+            return current in strings
+        return sort_key(current) in keys
+
+    if inside:
+        return is_in
+    return lambda obj: not is_in(obj)
 
 
 def compile_filters(
@@ -284,24 +295,37 @@ def compile_filters(
 def sort_objects(
     objects: list[dict],
     sorting: Iterable[Sort] | None,
-    id_field: str = DEFAULT_ID_FIELD,
-    modified_field: str = DEFAULT_MODIFIED_FIELD,
+    native_fields: Collection[str] = (),
 ) -> None:
     """Sort ``objects`` in place by the ``sorting`` fields, first one
     first, in JSONB order; a missing field sorts last ascending and first
-    descending. Objects equal on every field keep their relative order."""
+    descending. Objects equal on every field keep their relative order.
+
+    ``native_fields`` names top-level fields that the caller guarantees hold
+    a value of one type (all strings or all integers) in every object, like
+    ``id`` and ``last_modified`` in a backend: they are compared directly.
+    """
     # Stable sorts from the least significant field to the most significant.
-    native_types = {id_field: str, modified_field: int}
     for sort in reversed(list(sorting or ())):
-        descending = sort.direction < 0
-        field = sort.field
-        native_type = native_types.get(field)
-        if native_type is not None and all(type(obj.get(field)) is native_type for obj in objects):
-            # ``id`` and ``last_modified`` compare natively (string, integer).
-            objects.sort(key=lambda obj, field=field: obj[field], reverse=descending)
+        field, descending = sort.field, sort.direction < 0
+        if field in native_fields:
+            objects.sort(key=operator.itemgetter(field), reverse=descending)
             continue
-        get = field_getter(field)
-        objects.sort(key=lambda obj, get=get: sort_key(get(obj)), reverse=descending)
+        if "." in field:
+            get = field_getter(field)
+            values = [get(obj) for obj in objects]
+        else:
+            values = [obj.get(field, MISSING) for obj in objects]
+        kinds = set(map(type, values))
+        if not (kinds <= _STRING_TYPES or kinds <= _NUMBER_TYPES):
+            # Mixed, missing or composite values: order by JSONB keys.
+            values = [sort_key(value) for value in values]
+        order = sorted(range(len(objects)), key=values.__getitem__, reverse=descending)
+        objects[:] = [objects[i] for i in order]
+
+
+_STRING_TYPES = frozenset((str,))
+_NUMBER_TYPES = frozenset((int, float))
 
 
 def json_copy(value: Any) -> Any:

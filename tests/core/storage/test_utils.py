@@ -2,13 +2,14 @@ import enum
 
 import pytest
 
-from kinto.core.storage import COMPARISON, MISSING, Filter
+from kinto.core.storage import COMPARISON, MISSING, Filter, Sort
 from kinto.core.storage.utils import (
     compile_filter,
     compile_filters,
     json_copy,
     like_pattern,
     sort_key,
+    sort_objects,
     text_form,
 )
 
@@ -92,3 +93,54 @@ def test_last_modified_filter_accepts_digit_strings():
 
 def test_like_with_a_non_string_value_matches_nothing():
     assert not compile_filter(Filter("v", 12, COMPARISON.LIKE))({"v": 12})
+
+
+SAMPLES = [None, "", "a", "b", -1, 0, 0.5, 1, 1.0, 2, False, True, [], [1], {"a": 1}, MISSING]
+KEY_COMPARISONS = {
+    COMPARISON.LT: lambda a, b: a < b,
+    COMPARISON.MAX: lambda a, b: a <= b,
+    COMPARISON.GT: lambda a, b: a > b,
+    COMPARISON.MIN: lambda a, b: a >= b,
+    COMPARISON.EQ: lambda a, b: a == b,
+    COMPARISON.NOT: lambda a, b: a != b,
+}
+
+
+@pytest.mark.parametrize("op", list(KEY_COMPARISONS))
+def test_comparisons_agree_with_sort_keys_for_every_pair_of_values(op):
+    for value in SAMPLES:
+        matches = compile_filter(Filter("v", value, op))
+        for stored in SAMPLES:
+            obj = {} if stored is MISSING else {"v": stored}
+            expected = KEY_COMPARISONS[op](sort_key(stored), sort_key(value))
+            assert matches(obj) is expected, (stored, op, value)
+
+
+@pytest.mark.parametrize("op", [COMPARISON.IN, COMPARISON.EXCLUDE])
+def test_membership_agrees_with_sort_keys(op):
+    listed = ["a", 1, None, [1]]
+    keys = {sort_key(v) for v in listed}
+    matches = compile_filter(Filter("v", listed, op))
+    for stored in SAMPLES:
+        obj = {} if stored is MISSING else {"v": stored}
+        assert matches(obj) is ((sort_key(stored) in keys) == (op == COMPARISON.IN)), stored
+
+
+def test_sorting_on_id_with_mixed_types_falls_back_to_jsonb_order():
+    objects = [{"id": "b", "g": 1}, {"id": 2, "g": 1}, {"id": "a", "g": 0}]
+    sort_objects(objects, [Sort("g", 1), Sort("id", 1)])
+    assert [o["id"] for o in objects] == ["a", "b", 2]
+
+
+def test_sorting_keeps_the_order_of_equal_objects():
+    objects = [{"id": "x", "n": 1}, {"id": "y", "n": 0}, {"id": "z", "n": 1}]
+    sort_objects(objects, [Sort("n", -1)])
+    assert [o["id"] for o in objects] == ["x", "z", "y"]
+
+
+def test_native_fields_sort_like_jsonb_keys():
+    objects = [{"id": i, "last_modified": (i * 7) % 10} for i in range(10)]
+    native, generic = list(objects), list(objects)
+    sort_objects(native, [Sort("last_modified", -1)], native_fields=("last_modified",))
+    sort_objects(generic, [Sort("last_modified", -1)])
+    assert native == generic
