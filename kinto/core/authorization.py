@@ -49,6 +49,12 @@ class InheritanceTable:
     expansions: dict[str, dict[str, list[str]]] = {}
 
 
+#: The core's own table is empty: applications name theirs in the
+#: ``multiauth.authorization_policy`` setting, plugins call
+#: :meth:`Authorizer.register`.
+AuthorizationPolicy = InheritanceTable
+
+
 @dataclass(frozen=True)
 class ParsedURI:
     """``/buckets/b/collections/c/records`` → lineage of
@@ -83,9 +89,7 @@ class Authorizer:
     @classmethod
     def from_config(cls, config) -> Authorizer:
         settings = config.get_settings()
-        dotted = settings.get("multiauth.authorization_policy") or (
-            "kinto.authorization.AuthorizationPolicy"
-        )
+        dotted = settings.get("multiauth.authorization_policy") or AuthorizationPolicy
         table = config.maybe_dotted(dotted)
         return cls(table, settings, config.registry.permission)
 
