@@ -266,7 +266,7 @@ class ObjectViews:
         if value is None:
             return None
         match = _QUOTED_DIGITS.match(value)
-        if match is None:
+        if match is None or int(match.group(1)) >= schema.MAX_TIMESTAMP:
             errors.raise_invalid("querystring", "last_modified", "Invalid value for last_modified")
         return int(match.group(1))
 

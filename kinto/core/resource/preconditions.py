@@ -48,7 +48,7 @@ def _parse(request, name: str) -> int | str | None:
     if value == ANY:
         return ANY
     match = _QUOTED.match(value)
-    if match is None:
+    if match is None or len(match.group(1)) > 19 or int(match.group(1)) >= 2**63:
         errors.raise_invalid("header", name, "The value should be integer between double quotes.")
     return int(match.group(1))
 

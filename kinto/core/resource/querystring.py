@@ -32,7 +32,7 @@ _BOUNDS = {
 }
 _LIST_OPERATORS = (COMPARISON.IN, COMPARISON.EXCLUDE)
 _ARRAY_OPERATORS = (COMPARISON.CONTAINS, COMPARISON.CONTAINS_ANY)
-_MAX_LIMIT = 2**63
+_MAX_INTEGER = 2**63
 _ONE_DAY_MSEC = 24 * 3600 * 1000
 
 
@@ -122,13 +122,13 @@ def _parse_bound(query: ListQuery, param: str, value: str) -> None:
         return
     match = _QUOTED_DIGITS.match(value)
     digits = match.group(1) if match else value
-    if not digits.isdigit() or not digits.isascii():
+    if not digits.isdigit() or not digits.isascii() or int(digits) >= _MAX_INTEGER:
         _invalid(param, f"Invalid value for {param}")
     query.filters.append(Filter(MODIFIED_FIELD, int(digits), _BOUNDS[param]))
 
 
 def _parse_limit(value: str) -> int:
-    if not value.isascii() or not value.isdigit() or int(value) > _MAX_LIMIT:
+    if not value.isascii() or not value.isdigit() or int(value) > _MAX_INTEGER:
         _invalid("_limit", "Invalid value for _limit")
     return int(value)
 

@@ -14,6 +14,8 @@ from typing import Any, NamedTuple
 from kinto.core import errors
 
 ENVELOPE_KEYS = ("data", "permissions")
+#: Timestamps are stored as signed 64-bit integers.
+MAX_TIMESTAMP = 2**63
 
 
 class Envelope(NamedTuple):
@@ -71,8 +73,11 @@ def parse_permissions(
 
 
 def clean_last_modified(data: dict) -> dict:
-    """Drop a client ``last_modified`` that is not an integer (booleans
-    included); an integer is kept for replication (querying.md §7)."""
-    if "last_modified" in data and type(data["last_modified"]) is not int:
-        data = {k: v for k, v in data.items() if k != "last_modified"}
+    """Drop a client ``last_modified`` that is not a non-negative 64-bit
+    integer (booleans included); an integer is kept for replication
+    (querying.md §7)."""
+    if "last_modified" in data:
+        value = data["last_modified"]
+        if type(value) is not int or not 0 <= value < MAX_TIMESTAMP:
+            data = {k: v for k, v in data.items() if k != "last_modified"}
     return data

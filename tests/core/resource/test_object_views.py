@@ -440,3 +440,7 @@ def test_anonymous_writer_is_everyone(make_toy_app):
     body = app.put_json("/v1/toys/anon", {"data": {}}).json
     assert body["permissions"] == {"write": ["system.Everyone"]}
     assert auth("x")
+
+
+def test_delete_with_out_of_range_forced_timestamp_is_400(toy_app, alice, toy):
+    toy_app.delete("/v1/toys/t?last_modified=99999999999999999999999", headers=alice, status=400)

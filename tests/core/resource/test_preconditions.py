@@ -75,3 +75,8 @@ def test_if_match_compares_timestamps():
 def test_expected_timestamp_is_only_a_real_timestamp():
     assert Preconditions(12, None).expected_timestamp == 12
     assert Preconditions(ANY, None).expected_timestamp is None
+
+
+def test_timestamps_beyond_64_bits_are_rejected():
+    with pytest.raises(httpexceptions.HTTPBadRequest):
+        preconditions.parse(request_with(**{"If-None-Match": '"99999999999999999999"'}))
