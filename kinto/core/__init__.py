@@ -9,9 +9,17 @@ from typing import Any
 
 from pyramid.config import Configurator
 
+from kinto.core.initialization import JsonLogFormatter, StreamHandlerWithRequestID
 from kinto.core.settings import DEFAULT_SETTINGS, load_settings
 
-__all__ = ["DEFAULT_SETTINGS", "initialize", "includeme", "load_default_settings"]
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "JsonLogFormatter",
+    "StreamHandlerWithRequestID",
+    "initialize",
+    "includeme",
+    "load_default_settings",
+]
 
 #: The set-up steps run by :func:`includeme`, in order. The
 #: ``initialization_sequence`` setting may replace this list.

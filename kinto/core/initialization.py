@@ -380,3 +380,78 @@ def safe_querystring(query: str) -> dict[str, str]:
             value = "***"
         result[key] = value
     return result
+
+
+# Logging classes named in INI files ------------------------------------------------
+
+#: Python level → syslog severity (MozLog ``Severity``).
+SYSLOG_SEVERITY = {
+    logging.CRITICAL: 2,
+    logging.ERROR: 3,
+    logging.WARNING: 4,
+    logging.INFO: 6,
+    logging.DEBUG: 7,
+}
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class StreamHandlerWithRequestID(logging.StreamHandler):
+    """``StreamHandler`` adding ``rid`` (the current request id, or None) to
+    every record, for formats like ``%(rid)s``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not hasattr(record, "rid"):
+            from pyramid.threadlocal import get_current_request
+
+            request = get_current_request()
+            record.rid = request_id(request) if request is not None else None
+        super().emit(record)
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per record in the MozLog 2.0 layout: ``Timestamp``
+    (ns), ``Type`` (logger name), ``Logger``, ``Hostname``, ``EnvVersion``,
+    ``Severity``, ``Pid`` and ``Fields`` (the message, the extra
+    attributes, and the request summary fields when present)."""
+
+    def __init__(self, fmt=None, datefmt=None, style="%", logger_name="kinto", **kw):
+        super().__init__(fmt, datefmt, style, **kw)
+        self.logger_name = logger_name
+        import socket
+
+        self.hostname = socket.gethostname()
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields: dict[str, Any] = {}
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRIBUTES and key != "summary":
+                fields[key] = value
+        fields.update(getattr(record, "summary", None) or {})
+        fields["msg"] = record.getMessage()
+        if record.exc_info:
+            fields["error"] = self.formatException(record.exc_info)
+        document = {
+            "Timestamp": int(record.created * 1_000_000_000),
+            "Type": record.name,
+            "Logger": self.logger_name,
+            "Hostname": self.hostname,
+            "EnvVersion": "2.0",
+            "Severity": SYSLOG_SEVERITY.get(record.levelno, 7),
+            "Pid": record.process,
+            "Fields": fields,
+        }
+        try:
+            return jsonutil.dumps_str(document)
+        except TypeError:
+            document["Fields"] = {key: _plain(value) for key, value in fields.items()}
+            return jsonutil.dumps_str(document)
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    try:
+        jsonutil.dumps(value)
+    except TypeError:
+        return str(value)
+    return value

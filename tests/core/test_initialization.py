@@ -371,3 +371,76 @@ def test_core_initialize_fills_project_name_and_version():
     settings = config.registry.settings
     assert settings["project_name"] == "myproject"
     assert settings["project_version"] == "9.9"
+
+
+# Logging classes -----------------------------------------------------------------------
+
+
+def test_json_log_formatter_writes_mozlog_documents():
+    from kinto.core import JsonLogFormatter
+
+    record = logging.makeLogRecord(
+        {
+            "name": "request.summary",
+            "levelno": logging.INFO,
+            "levelname": "INFO",
+            "msg": "hello %s",
+            "args": ("world",),
+            "summary": {"code": 200, "path": "/v1/"},
+            "obj": object(),
+        }
+    )
+    document = json.loads(JsonLogFormatter().format(record))
+    assert document["Type"] == "request.summary"
+    assert document["EnvVersion"] == "2.0"
+    assert document["Severity"] == 6
+    assert isinstance(document["Timestamp"], int)
+    assert document["Fields"]["msg"] == "hello world"
+    assert document["Fields"]["code"] == 200
+    assert isinstance(document["Fields"]["obj"], str)
+
+
+def test_stream_handler_adds_the_request_id(make_core_app):
+    import io
+
+    from kinto.core import StreamHandlerWithRequestID
+
+    stream = io.StringIO()
+    handler = StreamHandlerWithRequestID(stream)
+    handler.setFormatter(logging.Formatter("%(rid)s %(message)s"))
+    logger = logging.getLogger("request.summary")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        make_core_app().get("/v1/", headers={"X-Request-Id": "rid-42"})
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert stream.getvalue().startswith("rid-42 ")
+
+
+def failing_tween_factory(handler, registry):
+    """A tween between the response tween and the exception views that
+    fails, like a transaction commit could."""
+    from kinto.core import storage
+
+    def failing_tween(request):
+        handler(request)
+        raise storage.BackendError(message="commit failed")
+
+    return failing_tween
+
+
+def test_errors_raised_outside_the_exception_views_still_get_the_envelope(make_core_app):
+    def configure(config):
+        config.add_tween(
+            "tests.core.test_initialization.failing_tween_factory",
+            under="kinto.core.initialization.response_tween_factory",
+            over="pyramid_tm.tm_tween_factory",
+        )
+
+    response = make_core_app(configure=configure).get("/v1/", status=503)
+    assert response.json["errno"] == 201
+    assert response.headers["Retry-After"] == "3"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
