@@ -41,7 +41,9 @@ def includeme(config) -> None:
     config.include("kinto.views.groups")
     config.include("kinto.views.records")
     config.include("kinto.views.permissions")
-    if config.get_settings().get("experimental_collection_schema_validation"):
+    from kinto.views.schemas import validation_enabled
+
+    if validation_enabled(config.get_settings()):
         config.add_api_capability(
             "schema",
             description="Validates collection records with JSON schemas.",
