@@ -8,6 +8,7 @@ import string
 import uuid
 
 from kinto.core.storage.generators import Generator
+from kinto.views.schemas import validation_enabled
 
 _FIRST = string.ascii_letters + string.digits
 _OTHERS = _FIRST + "_-"
@@ -41,8 +42,6 @@ def includeme(config) -> None:
     config.include("kinto.views.groups")
     config.include("kinto.views.records")
     config.include("kinto.views.permissions")
-    from kinto.views.schemas import validation_enabled
-
     if validation_enabled(config.get_settings()):
         config.add_api_capability(
             "schema",
