@@ -23,18 +23,21 @@ import datetime
 import importlib
 import logging
 import random
+import socket
 import time
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from dateutil import parser as dateparser
 from pyramid import httpexceptions
 from pyramid.exceptions import ConfigurationError
 from pyramid.settings import aslist
+from pyramid.threadlocal import get_current_request
 from pyramid.tweens import EXCVIEW
 
 from kinto.core import errors, jsonutil
-from kinto.core.services import apply_cors_headers
+from kinto.core.services import apply_cors_headers, cornice_errors_response
 
 summary_logger = logging.getLogger("request.summary")
 
@@ -74,8 +77,6 @@ class JSONRenderer:
 
     @staticmethod
     def render_errors(request):
-        from kinto.core.services import cornice_errors_response
-
         return cornice_errors_response(request)
 
 
@@ -266,10 +267,8 @@ def check_utf8(environ: dict) -> None:
             raise invalid_url_error("Invalid URL path.") from None
     query = environ.get("QUERY_STRING", "")
     if query and ("%" in query or not query.isascii()):
-        from urllib.parse import unquote_to_bytes
-
         try:
-            unquote_to_bytes(query.replace("+", " ")).decode("utf-8")
+            unquote_to_bytes(query.encode("latin-1").replace(b"+", b" ")).decode("utf-8")
         except UnicodeError:
             raise invalid_url_error("Invalid URL querystring.") from None
 
@@ -371,8 +370,6 @@ def log_summary(request, response, duration: float) -> None:
 
 def safe_querystring(query: str) -> dict[str, str]:
     """Parse the query string for logging, masking secret-looking values."""
-    from urllib.parse import parse_qsl
-
     result = {}
     for key, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
         lowered = key.lower()
@@ -401,8 +398,6 @@ class StreamHandlerWithRequestID(logging.StreamHandler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if not hasattr(record, "rid"):
-            from pyramid.threadlocal import get_current_request
-
             request = get_current_request()
             record.rid = request_id(request) if request is not None else None
         super().emit(record)
@@ -417,8 +412,6 @@ class JsonLogFormatter(logging.Formatter):
     def __init__(self, fmt=None, datefmt=None, style="%", logger_name="kinto", **kw):
         super().__init__(fmt, datefmt, style, **kw)
         self.logger_name = logger_name
-        import socket
-
         self.hostname = socket.gethostname()
 
     def format(self, record: logging.LogRecord) -> str:

@@ -4,6 +4,7 @@
 import logging
 
 import pytest
+import webob
 from pyramid import httpexceptions
 
 from kinto.core import errors, storage
@@ -307,3 +308,11 @@ def test_errors_carry_no_cors_headers_for_other_origins(make_core_app):
     assert "Access-Control-Allow-Origin" not in response.headers
     response = app.get("/v1/unknown", headers={"Origin": "https://a.good.com"}, status=404)
     assert response.headers["Access-Control-Allow-Origin"] == "https://a.good.com"
+
+
+def test_raw_non_utf8_bytes_in_querystring_are_400(toy_app):
+    request = webob.Request.blank("/v1/")
+    request.environ["QUERY_STRING"] = "x=\x82\xac"  # raw bytes, as WSGI passes them
+    response = request.get_response(toy_app.app)
+    assert response.status_code == 400
+    assert response.json["errno"] == 107
