@@ -81,3 +81,14 @@ def test_swagger_path_converts_pyramid_patterns():
 def test_document_is_a_valid_openapi_2_document(spec):
     validator = pytest.importorskip("openapi_spec_validator")
     validator.validate(spec)
+
+
+def test_kinto_document_lists_the_resources_and_is_valid(make_app):
+    spec = make_app().get("/v1/__api__").json
+    paths = spec["paths"]
+    assert paths["/buckets"]["get"]["operationId"] == "get_buckets"
+    assert paths["/buckets"]["post"]["operationId"] == "create_bucket"
+    assert paths["/buckets/{id}"]["put"]["operationId"] == "update_bucket"
+    assert paths["/batch"]["post"]["operationId"] == "batch"
+    validator = pytest.importorskip("openapi_spec_validator")
+    validator.validate(spec)
