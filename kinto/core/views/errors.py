@@ -80,10 +80,12 @@ def http_error_view(exc, request):
     if has_envelope(exc):
         return exc
     message = exc.detail if isinstance(exc.detail, str) and exc.detail else None
+    info = request.registry.settings.get("error_info_link") if exc.code == 500 else None
     return errors.http_error(
         exc,
         errno=ERRNO_BY_STATUS.get(exc.code, ERRORS.UNDEFINED),
-        message=message or MESSAGE_BY_STATUS.get(exc.code),
+        message=message or MESSAGE_BY_STATUS.get(exc.code, INTERNAL_MESSAGE if info else None),
+        info=info,
     )
 
 

@@ -21,6 +21,7 @@ RAISED = {
     "bare-404": lambda: httpexceptions.HTTPNotFound(),
     "bare-400": lambda: httpexceptions.HTTPBadRequest("Nope"),
     "bare-418": lambda: httpexceptions.HTTPClientError(),
+    "bare-500": lambda: httpexceptions.HTTPInternalServerError(),
     "envelope-401": lambda: errors.http_error(
         httpexceptions.HTTPUnauthorized(), errno=errors.ERRORS.MISSING_AUTH_TOKEN
     ),
@@ -316,3 +317,9 @@ def test_raw_non_utf8_bytes_in_querystring_are_400(toy_app):
     response = request.get_response(toy_app.app)
     assert response.status_code == 400
     assert response.json["errno"] == 107
+
+
+def test_bare_500_raised_by_a_view_gets_the_envelope_with_info(toy_app):
+    body = assert_envelope(toy_app.get("/v1/raise/bare-500", status=500), 500, 999)
+    assert body["info"] == "https://github.com/Kinto/kinto/issues/"
+    assert body["message"] == "A programmatic error occurred, developers have been informed."
