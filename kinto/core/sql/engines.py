@@ -1,0 +1,199 @@
+"""SQLAlchemy engines built from ``<prefix>*`` settings, one per URL and
+options (so that backends configured with the same URL share an engine,
+hence a connection pool and the request's database transaction).
+
+Supported URLs:
+
+* ``postgresql://user:password@host:port/db`` (``postgres://`` too): psycopg2;
+* ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``: the
+  standard library driver, in WAL mode with ``busy_timeout`` and foreign
+  keys on, and Python's own transaction handling turned off: transactions
+  are begun by an explicit ``BEGIN`` (``BEGIN IMMEDIATE`` for writes, see
+  :data:`BEGIN_OPTION`), which also makes savepoints work.
+
+Pool settings read (all optional, values may be strings):
+``<prefix>pool_size``, ``<prefix>max_overflow``, ``<prefix>pool_recycle``,
+``<prefix>pool_timeout``, ``<prefix>pool_pre_ping``, ``<prefix>poolclass``
+(dotted name, e.g. ``sqlalchemy.pool.NullPool``), ``<prefix>max_backlog``
+(see :class:`kinto.core.sql.database.Database`), ``<prefix>echo``; SQLite
+only: ``<prefix>busy_timeout`` (seconds, default 10); PostgreSQL only:
+``<prefix>connect_timeout`` (seconds, default 5).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy
+from pyramid.exceptions import ConfigurationError
+from pyramid.path import DottedNameResolver
+from pyramid.settings import asbool
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+
+from kinto.core.sql import errors
+
+POSTGRESQL = "postgresql"
+SQLITE = "sqlite"
+
+#: Execution option naming how SQLite begins a transaction
+#: (``"DEFERRED"`` or ``"IMMEDIATE"``); ignored by PostgreSQL.
+BEGIN_OPTION = "kinto_sqlite_begin"
+
+DEFAULT_SQLITE_BUSY_TIMEOUT = 10
+DEFAULT_CONNECT_TIMEOUT = 5
+
+_INT_OPTIONS = ("pool_size", "max_overflow", "pool_recycle")
+_SIZE_OPTIONS = ("pool_size", "max_overflow", "pool_timeout")
+
+_engines: dict[tuple, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def parse_url(raw: str) -> tuple[URL, str]:
+    """Return the SQLAlchemy URL to use for ``raw`` and its dialect name
+    (:data:`POSTGRESQL` or :data:`SQLITE`); raise ``ConfigurationError``
+    for anything else (including in-memory SQLite, which cannot be shared
+    between the connections of a pool)."""
+    if not raw:
+        raise ConfigurationError("A database URL is required (e.g. sqlite:///kinto.db).")
+    try:
+        url = make_url(raw)
+    except Exception as e:
+        raise ConfigurationError(f"Invalid database URL {raw!r}: {e}") from None
+    backend = url.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        return url.set(drivername="postgresql+psycopg2"), POSTGRESQL
+    if backend == "sqlite":
+        if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+            raise ConfigurationError(
+                f"SQLite URL {raw!r} must name a file (sqlite:///path/to/kinto.db)."
+            )
+        # ``sqlite+pysqlite``: zope.sqlalchemy refuses savepoints for the
+        # plain ``sqlite`` driver name, because of the standard driver's own
+        # transaction handling, which we turn off (see _setup_sqlite).
+        return url.set(drivername="sqlite+pysqlite"), SQLITE
+    raise ConfigurationError(
+        f"Unsupported database URL {url.render_as_string(hide_password=True)!r}: "
+        "use postgresql:// or sqlite:///."
+    )
+
+
+def engine_options(settings: Mapping[str, Any], prefix: str, dialect: str) -> dict[str, Any]:
+    """The ``create_engine`` keyword arguments given by ``<prefix>*``
+    settings (a hashable-friendly dict of simple values)."""
+
+    def get(name: str) -> Any:
+        value = settings.get(prefix + name)
+        return None if value is None or value == "" else value
+
+    options: dict[str, Any] = {}
+    poolclass = get("poolclass")
+    if poolclass is not None:
+        options["poolclass"] = DottedNameResolver().maybe_resolve(poolclass)
+    for name in (*_INT_OPTIONS, "pool_timeout"):
+        value = get(name)
+        if value is not None:
+            options[name] = float(value) if name == "pool_timeout" else int(value)
+    if poolclass is not None and not _is_queue_pool(options["poolclass"]):
+        # NullPool, StaticPool... do not take size options.
+        for name in _SIZE_OPTIONS:
+            options.pop(name, None)
+    for name in ("pool_pre_ping", "echo"):
+        value = get(name)
+        if value is not None:
+            options[name] = asbool(value)
+
+    connect_args: dict[str, Any] = {}
+    if dialect == SQLITE:
+        busy = get("busy_timeout")
+        connect_args["timeout"] = float(DEFAULT_SQLITE_BUSY_TIMEOUT if busy is None else busy)
+        connect_args["check_same_thread"] = False
+    else:
+        timeout = get("connect_timeout")
+        connect_args["connect_timeout"] = int(
+            DEFAULT_CONNECT_TIMEOUT if timeout is None else timeout
+        )
+        connect_args["application_name"] = "kinto"
+    options["connect_args"] = connect_args
+    return options
+
+
+def _is_queue_pool(poolclass: Any) -> bool:
+    return isinstance(poolclass, type) and issubclass(poolclass, sqlalchemy.pool.QueuePool)
+
+
+def create_engine(settings: Mapping[str, Any], prefix: str) -> tuple[Engine, str]:
+    """A new engine for ``<prefix>url`` (and its dialect name), not shared:
+    prefer :func:`get_engine`."""
+    url, dialect = parse_url(settings.get(prefix + "url") or "")
+    return _create(url, dialect, engine_options(settings, prefix, dialect)), dialect
+
+
+def _create(url: URL, dialect: str, options: dict[str, Any]) -> Engine:
+    engine = sqlalchemy.create_engine(url, **options)
+    errors.install(engine)
+    if dialect == SQLITE:
+        _setup_sqlite(engine)
+    return engine
+
+
+def get_engine(settings: Mapping[str, Any], prefix: str) -> tuple[Engine, str]:
+    """Return the engine for ``<prefix>url`` (and its dialect name),
+    creating it on first use; backends with the same URL and pool options
+    get the same engine."""
+    url, dialect = parse_url(settings.get(prefix + "url") or "")
+    options = engine_options(settings, prefix, dialect)
+    key = (url.render_as_string(hide_password=False), _freeze(options))
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _engines[key] = _create(url, dialect, options)
+    return engine, dialect
+
+
+def dispose_engines(database: str | None = None) -> list[Engine]:
+    """Close the pooled connections of the shared engines (of every engine,
+    or of those whose URL names ``database``) and forget them; return
+    them. For tests and forked processes."""
+    with _engines_lock:
+        doomed = [
+            key for key, engine in _engines.items() if database in (None, engine.url.database)
+        ]
+        engines = [_engines.pop(key) for key in doomed]
+    for engine in engines:
+        engine.dispose()
+    return engines
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
+
+
+def _setup_sqlite(engine: Engine) -> None:
+    """Per connection pragmas, and explicit ``BEGIN`` statements instead of
+    the standard driver's implicit ones."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, connection_record) -> None:
+        # Autocommit at the driver level: SQLAlchemy's "begin" event below
+        # decides when and how a transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode, NORMAL loses nothing on a process crash (only on
+            # an OS crash or power loss, the last transactions).
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection) -> None:
+        mode = connection.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")

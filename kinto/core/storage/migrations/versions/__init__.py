@@ -1,0 +1,1 @@
+"""Storage schema revisions, oldest first (``down_revision`` links them)."""

@@ -1,0 +1,266 @@
+"""The transaction rule of :class:`kinto.core.sql.Database` and the error
+translation, on SQLite and PostgreSQL."""
+
+import contextlib
+import threading
+
+import pytest
+import transaction
+from pyramid import testing
+from pyramid.threadlocal import manager as threadlocal_manager
+
+from kinto.core import sql
+from kinto.core.storage import BackendError, IntegrityError
+
+
+def insert(name):
+    def work(connection):
+        connection.exec_driver_sql(f"INSERT INTO items (name) VALUES ('{name}')")
+
+    return work
+
+
+def names(database):
+    rows = database.run_standalone(
+        lambda c: c.exec_driver_sql("SELECT name FROM items ORDER BY name").all(), write=False
+    )
+    return [row[0] for row in rows]
+
+
+@contextlib.contextmanager
+def current_request(method="POST", manager=None, parent=None):
+    """Push a request whose ``tm`` is ``manager`` (an explicit transaction
+    manager by default), as pyramid_tm would."""
+    request = testing.DummyRequest()
+    request.method = method
+    request.tm = manager or transaction.TransactionManager(explicit=True)
+    if parent is not None:
+        request.parent = parent
+    threadlocal_manager.push({"request": request, "registry": None})
+    try:
+        yield request
+    finally:
+        threadlocal_manager.pop()
+
+
+class TestOwnTransactions:
+    def test_work_is_committed_when_it_returns(self, database):
+        database.run(insert("a"))
+        assert names(database) == ["a"]
+
+    def test_work_is_rolled_back_when_it_raises(self, database):
+        def failing(connection):
+            insert("a")(connection)
+            raise ValueError("boom")
+
+        with pytest.raises(ValueError):
+            database.run(failing)
+        assert names(database) == []
+
+    def test_result_of_the_work_is_returned(self, database):
+        assert database.run(lambda c: c.exec_driver_sql("SELECT 42").scalar(), write=False) == 42
+
+    def test_request_without_transaction_in_progress_uses_own_transactions(self, database):
+        with current_request():
+            database.run(insert("a"))
+        assert names(database) == ["a"]
+
+    def test_transaction_per_request_false_never_joins(self, database):
+        own = sql.Database(database.engine, database.dialect, transaction_per_request=False)
+        with current_request() as request:
+            request.tm.begin()
+            own.run(insert("a"))
+            request.tm.abort()
+        assert names(database) == ["a"]
+
+
+class TestRequestTransactions:
+    def test_work_joins_the_request_transaction_and_commits_with_it(self, database):
+        with current_request() as request:
+            with request.tm:
+                database.run(insert("a"))
+                database.run(insert("b"))
+                assert names(database) == []  # not committed yet
+        assert names(database) == ["a", "b"]
+
+    def test_aborted_request_transaction_rolls_back_every_call(self, database):
+        with current_request() as request:
+            request.tm.begin()
+            database.run(insert("a"))
+            database.run(insert("b"))
+            request.tm.abort()
+        assert names(database) == []
+
+    def test_reads_see_the_writes_of_their_own_request(self, database):
+        with current_request() as request, request.tm:
+            database.run(insert("a"))
+            seen = database.run(
+                lambda c: c.exec_driver_sql("SELECT count(*) FROM items").scalar(), write=False
+            )
+        assert seen == 1
+
+    def test_backends_on_one_database_share_the_request_transaction(self, database):
+        other = sql.get_database({"permission_url": str(database.engine.url)}, "permission_")
+        assert other is database
+        with current_request() as request:
+            request.tm.begin()
+            database.run(insert("a"))
+            other.run(insert("b"))
+            request.tm.abort()
+        assert names(database) == []
+
+    def test_failing_first_call_leaves_no_trace_in_the_request(self, database):
+        def failing(connection):
+            insert("a")(connection)
+            raise ValueError("boom")
+
+        with current_request() as request, request.tm:
+            with pytest.raises(ValueError):
+                database.run(failing)
+            database.run(insert("b"))
+        assert names(database) == ["b"]
+
+    def test_idempotent_write_in_a_read_request_is_committed_on_its_own(self, database):
+        with current_request(method="GET") as request:
+            request.tm.begin()
+            database.run(lambda c: c.exec_driver_sql("SELECT 1"), write=False)
+            database.run(insert("a"), idempotent=True)
+            request.tm.abort()
+        assert names(database) == ["a"]
+
+    def test_idempotent_write_in_a_write_request_joins_it(self, database):
+        with current_request(method="PUT") as request:
+            request.tm.begin()
+            database.run(insert("a"), idempotent=True)
+            request.tm.abort()
+        assert names(database) == []
+
+    def test_batch_subrequests_take_the_write_mode_of_the_batch(self, database):
+        batch = testing.DummyRequest()
+        batch.method = "POST"
+        with current_request(method="GET", parent=batch) as request:
+            request.tm.begin()
+            database.run(insert("a"), idempotent=True)
+            request.tm.abort()
+        assert names(database) == []
+
+    def test_work_in_an_after_commit_hook_runs_in_its_own_transaction(self, database):
+        with current_request() as request:
+            txn = request.tm.begin()
+            database.run(insert("a"))
+            txn.addAfterCommitHook(lambda ok: database.run(insert("b")))
+            request.tm.commit()
+        assert names(database) == ["a", "b"]
+
+    def test_savepoint_rollback_undoes_only_the_later_writes(self, database):
+        with current_request() as request, request.tm:
+            database.run(insert("a"))
+            savepoint = request.tm.savepoint()
+            database.run(insert("b"))
+            savepoint.rollback()
+            database.run(insert("c"))
+        assert names(database) == ["a", "c"]
+
+    def test_savepoint_taken_before_the_first_call_rolls_back_everything(self, database):
+        with current_request() as request, request.tm:
+            savepoint = request.tm.savepoint()
+            database.run(insert("a"))
+            savepoint.rollback()
+            database.run(insert("b"))
+        assert names(database) == ["b"]
+
+
+class TestErrors:
+    def test_integrity_violation_is_an_integrity_error(self, database):
+        database.run(insert("a"))
+        with pytest.raises(IntegrityError) as raised:
+            database.run(insert("a"))
+        assert raised.value.original is not None
+
+    def test_integrity_violation_in_a_request_is_an_integrity_error(self, database):
+        database.run(insert("a"))
+        with current_request() as request, pytest.raises(IntegrityError), request.tm:
+            database.run(insert("b"))
+            database.run(insert("a"))
+        assert names(database) == ["a"]
+
+    def test_programming_errors_are_not_hidden(self, database):
+        with pytest.raises(Exception) as raised:
+            database.run(lambda c: c.exec_driver_sql("SELEKT nonsense"))
+        assert not isinstance(raised.value, BackendError)
+
+    def test_ping_tells_whether_the_database_answers(self, database):
+        assert database.ping() is True
+
+
+class TestSQLiteLocking:
+    def test_concurrent_writers_queue_instead_of_failing(self, sqlite_url):
+        database = sql.get_database({"storage_url": sqlite_url}, "storage_")
+        database.run(lambda c: c.exec_driver_sql("CREATE TABLE counter (n INTEGER)"))
+        database.run(lambda c: c.exec_driver_sql("INSERT INTO counter VALUES (0)"))
+
+        def increment(connection):
+            # Read then write: fails with "database is locked" unless the
+            # transaction holds the write lock from its start.
+            n = connection.exec_driver_sql("SELECT n FROM counter").scalar()
+            connection.exec_driver_sql(f"UPDATE counter SET n = {n + 1}")
+
+        errors = []
+
+        def worker():
+            try:
+                for _ in range(20):
+                    database.run(increment)
+            except Exception as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=worker) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        total = database.run(lambda c: c.exec_driver_sql("SELECT n FROM counter").scalar())
+        assert total == 120
+
+    def test_wal_mode_and_foreign_keys_are_on(self, sqlite_url):
+        database = sql.get_database({"storage_url": sqlite_url}, "storage_")
+
+        def pragmas(connection):
+            return (
+                connection.exec_driver_sql("PRAGMA journal_mode").scalar(),
+                connection.exec_driver_sql("PRAGMA foreign_keys").scalar(),
+            )
+
+        assert database.run(pragmas, write=False) == ("wal", 1)
+
+
+class TestPostgreSQLRecovery:
+    def test_lost_connections_are_replaced_without_failing_a_request(self, postgresql_url):
+        database = sql.get_database({"storage_url": postgresql_url}, "storage_")
+        pid = database.run(lambda c: c.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+        # Kill every pooled connection, as a database restart would.
+        database.run(
+            lambda c: c.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'kinto' AND pid <> pg_backend_pid() "
+                "AND datname = current_database()"
+            )
+        )
+        database.run(
+            lambda c: c.exec_driver_sql(f"SELECT pg_terminate_backend({pid})"), write=False
+        )
+        for _ in range(3):
+            assert database.run(lambda c: c.exec_driver_sql("SELECT 1").scalar()) == 1
+        with current_request() as request, request.tm:
+            assert database.run(lambda c: c.exec_driver_sql("SELECT 1").scalar()) == 1
+
+    def test_unreachable_server_is_a_backend_error(self):
+        database = sql.get_database(
+            {"storage_url": "postgresql://postgres@127.0.0.1:1/nowhere"}, "storage_"
+        )
+        with pytest.raises(BackendError):
+            database.run(lambda c: c.exec_driver_sql("SELECT 1"))
+        with current_request() as request, pytest.raises(BackendError), request.tm:
+            database.run(lambda c: c.exec_driver_sql("SELECT 1"))
+        assert database.ping() is False

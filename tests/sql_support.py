@@ -1,0 +1,145 @@
+"""Databases for the tests of the SQL backends.
+
+* PostgreSQL at 127.0.0.1:5432 (user ``postgres``, trust authentication):
+  every xdist worker gets its own database ``test_<worker>`` (created from
+  the ``test`` database's server when missing) and migrates it once per
+  session; tests flush what they wrote instead of migrating again. When the
+  server is unreachable, the tests **fail** if ``CI`` is set and skip
+  otherwise.
+* SQLite: one file per test in the test's ``tmp_path``, copied from a
+  template migrated once per session.
+
+Use the fixtures (import them in a ``conftest.py`` or a test module)::
+
+    from tests.sql_support import postgresql_url, sqlite_url  # noqa: F401
+
+or the functions :func:`postgresql_database_url` and
+:func:`migrated_sqlite_file`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+
+from kinto.core.sql import dispose_all, get_database
+from kinto.core.sql.migrations import LOCATIONS
+
+PG_HOST = "127.0.0.1"
+PG_PORT = 5432
+PG_USER = "postgres"
+PG_ADMIN_DATABASE = "test"
+
+_pg_urls: dict[str, str] = {}
+_sqlite_templates: dict[str, Path] = {}
+
+
+def worker_name() -> str:
+    """``gw0``, ``gw1``... under xdist, ``main`` otherwise."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def postgresql_server_url(database: str) -> str:
+    return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
+
+
+def migrated_kinds() -> list[str]:
+    """The backend kinds that have Alembic migrations in this checkout."""
+    kinds = []
+    for kind, location in LOCATIONS.items():
+        if importlib.util.find_spec(location.replace(":", ".")) is not None:
+            kinds.append(kind)
+    return kinds
+
+
+def migrate(url: str, kinds: list[str] | None = None) -> None:
+    """Run the migrations of ``kinds`` (default: every kind) on ``url``."""
+    for kind in kinds or migrated_kinds():
+        get_database({"x_url": url}, "x_").initialize_schema(kind)
+
+
+def _unreachable(message: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def postgresql_database_url() -> str:
+    """URL of this worker's PostgreSQL database, created and migrated on
+    first use (fails in CI, skips elsewhere, when the server is down)."""
+    worker = worker_name()
+    url = _pg_urls.get(worker)
+    if url is not None:
+        return url
+    database = f"test_{worker}"
+    admin = sqlalchemy.create_engine(
+        postgresql_server_url(PG_ADMIN_DATABASE).replace("postgresql:", "postgresql+psycopg2:"),
+        isolation_level="AUTOCOMMIT",
+        poolclass=sqlalchemy.pool.NullPool,
+        connect_args={"connect_timeout": 3},
+    )
+    try:
+        with admin.connect() as connection:
+            exists = connection.exec_driver_sql(
+                "SELECT 1 FROM pg_database WHERE datname = %(name)s", {"name": database}
+            ).scalar()
+            if not exists:
+                try:
+                    connection.exec_driver_sql(f'CREATE DATABASE "{database}"')
+                except sqlalchemy.exc.ProgrammingError as e:  # created meanwhile
+                    if "already exists" not in str(e):
+                        raise
+    except sqlalchemy.exc.OperationalError as e:
+        _unreachable(f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT}: {e.orig}")
+    finally:
+        admin.dispose()
+    url = postgresql_server_url(database)
+    migrate(url)
+    _pg_urls[worker] = url
+    return url
+
+
+def migrated_sqlite_file(path: Path) -> Path:
+    """Create ``path``: a SQLite database with every migration applied
+    (copied from a per-session template)."""
+    key = ",".join(migrated_kinds())
+    template = _sqlite_templates.get(key)
+    if template is None or not template.exists():
+        directory = Path(os.environ.get("TMPDIR", "/tmp")) / f"kinto-sqlite-{os.getpid()}"
+        directory.mkdir(parents=True, exist_ok=True)
+        template = directory / f"template-{len(_sqlite_templates)}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{template}{suffix}").unlink(missing_ok=True)
+        migrate(f"sqlite:///{template}")
+        dispose_all(str(template))
+        # Fold the write-ahead log into the file, so that copying the file
+        # alone copies everything.
+        connection = sqlite3.connect(template)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            connection.close()
+        _sqlite_templates[key] = template
+    shutil.copyfile(template, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> str:
+    """This worker's migrated PostgreSQL database URL."""
+    return postgresql_database_url()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    """A migrated SQLite database file for this test only."""
+    path = migrated_sqlite_file(tmp_path / "kinto.db")
+    yield f"sqlite:///{path}"
+    dispose_all(str(path))
