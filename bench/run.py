@@ -267,7 +267,9 @@ def describe_environment(args, settings: dict) -> list[str]:
     ]
 
 
-def format_table(floor, results) -> list[str]:
+def format_table(floors, results) -> list[str]:
+    """The results table; ratios are to the mean rate of the ``floors`` runs."""
+    floor_rate = sum(summary.rate for summary in floors) / len(floors)
     header = (
         f"{'scenario':<9} {'description':<44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
         f" {'errors':>7} {'x floor':>8} {'srv CPU':>8} {'cli CPU':>8}"
@@ -275,20 +277,24 @@ def format_table(floor, results) -> list[str]:
     lines = [header, "-" * len(header)]
     descriptions = {name: s.description for name, s in scenarios.SCENARIOS.items()}
     descriptions["floor"] = scenarios.FLOOR.description
-    for summary in [floor, *results]:
-        ratio = summary.rate / floor.rate if floor.rate else 0.0
+    descriptions["floor-end"] = scenarios.FLOOR.description + ", again at the end"
+    rows = [floors[0], *results, *floors[1:]]
+    for summary in rows:
+        ratio = summary.rate / floor_rate if floor_rate else 0.0
         server_cpu = "n/a" if summary.server_cpu is None else f"{summary.server_cpu:.0%}"
         lines.append(
             f"{summary.name:<9} {descriptions[summary.name]:<44} {summary.rate:>9.1f}"
             f" {summary.p50_ms:>8.2f} {summary.p99_ms:>8.2f} {summary.errors:>7}"
             f" {ratio:>8.2f} {server_cpu:>8} {summary.client_cpu:>8.0%}"
         )
-    lines.append(
+    lines += [
+        f"x floor: ratio to the mean floor rate ({floor_rate:.1f} req/s) measured before and "
+        "after the scenarios; a large gap between the two floor rows means a busy machine.",
         "CPU columns: CPU seconds per wall second of the server process and of all load "
-        "processes together (100% = one core)."
-    )
-    lines.append(f"'batch' counts one request per /batch call ({scenarios.BATCH_SIZE} creates).")
-    for summary in [floor, *results]:
+        "processes together (100% = one core).",
+        f"'batch' counts one request per /batch call ({scenarios.BATCH_SIZE} creates).",
+    ]
+    for summary in rows:
         if summary.first_error:
             lines.append(f"first error in {summary.name}: {summary.first_error}")
     return lines
@@ -338,20 +344,22 @@ def run(args) -> int:
 
         print("Running:", flush=True)
         with multiprocessing.Pool(args.connections) as pool:
-            floor_summary = measure(pool, "floor", floor_context, floor)
+            floors = [measure(pool, "floor", floor_context, floor)]
             results = [measure(pool, name, context, kinto) for name in args.scenarios]
+            last = measure(pool, "floor", floor_context, floor)
+            floors.append(dataclasses.replace(last, name="floor-end"))
 
         print()
-        for line in format_table(floor_summary, results):
+        for line in format_table(floors, results):
             print(line)
         if args.json:
             document = {
                 "environment": describe_environment(args, settings),
                 "waitress": settings,
-                "results": [dataclasses.asdict(s) for s in [floor_summary, *results]],
+                "results": [dataclasses.asdict(s) for s in [*floors, *results]],
             }
             Path(args.json).write_text(json.dumps(document, indent=2))
-        return 1 if any(s.errors for s in results) or floor_summary.errors else 0
+        return 1 if any(s.errors for s in [*floors, *results]) else 0
     finally:
         if context is not None and not args.keep_data and kinto.process.poll() is None:
             try:

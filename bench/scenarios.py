@@ -19,10 +19,11 @@ BUCKET = "bench"
 BUCKET_PATH = f"/v1/buckets/{BUCKET}"
 ITEMS = f"{BUCKET_PATH}/collections/items/records"
 CREATED = f"{BUCKET_PATH}/collections/created/records"
-BATCHED = f"{BUCKET_PATH}/collections/batched/records"
+# Not "batched": the batch endpoint refuses any path containing "/batch".
+BULK = f"{BUCKET_PATH}/collections/bulk/records"
 PATCHED = f"{BUCKET_PATH}/collections/patched/records"
 SHARED = f"{BUCKET_PATH}/collections/shared/records"
-COLLECTIONS = ("items", "created", "batched", "patched", "shared")
+COLLECTIONS = ("items", "created", "bulk", "patched", "shared")
 
 OWNER = ("alice", "alice-bench-secret")
 READER = ("bob", "bob-bench-secret")
@@ -240,7 +241,7 @@ def patch(context: dict, index: int) -> Driver:
 
 def batch(context: dict, index: int) -> Driver:
     payload = {
-        "defaults": {"method": "POST", "path": BATCHED[len("/v1") :]},
+        "defaults": {"method": "POST", "path": BULK[len("/v1") :]},
         "requests": [{"body": {"data": item(index * BATCH_SIZE + i)}} for i in range(BATCH_SIZE)],
     }
     headers = {"Authorization": context["owner_auth"]}

@@ -4,10 +4,9 @@
 three times the CPU per request of this module (measured: ~180 µs against
 ~65 µs, the floor server needing ~300 µs); load processes share the cores
 with the server, so that difference lowers the measured rates. This module
-speaks just
-enough HTTP/1.1 for the benchmark: pre-encoded requests, one request in
-flight per connection, responses framed by ``Content-Length`` or chunked
-encoding. It only talks to the servers the benchmark starts on 127.0.0.1.
+speaks just enough HTTP/1.1 for the benchmark: pre-encoded requests, one
+request in flight per connection, responses framed by ``Content-Length`` or
+chunked encoding. It only talks to the servers the benchmark starts on 127.0.0.1.
 """
 
 from __future__ import annotations
