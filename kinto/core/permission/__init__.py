@@ -56,6 +56,15 @@ class PermissionBase(abc.ABC):
     @abc.abstractmethod
     def get_user_principals(self, user_id: str) -> set[str]: ...
 
+    def get_users_principals(self, user_ids: Iterable[str]) -> set[str]:
+        """Union of the principals of each of ``user_ids``: what the group
+        finder needs for a user and ``system.Authenticated``, in one call.
+        Backends answer it in one query; this default asks for each id."""
+        principals: set[str] = set()
+        for user_id in user_ids:
+            principals |= self.get_user_principals(user_id)
+        return principals
+
     # ACEs.
 
     @abc.abstractmethod

@@ -93,6 +93,16 @@ class Permission(PermissionBase):
         with self._lock:
             return set(self._users.get(user_id, ()))
 
+    def get_users_principals(self, user_ids: Iterable[str]) -> set[str]:
+        """Union of the principals added for each of ``user_ids``."""
+        principals: set[str] = set()
+        with self._lock:
+            for user_id in user_ids:
+                found = self._users.get(user_id)
+                if found:
+                    principals |= found
+        return principals
+
     # ACEs.
 
     def add_principal_to_ace(self, object_id: str, permission: str, principal: str) -> None:

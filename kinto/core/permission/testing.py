@@ -142,6 +142,26 @@ class PermissionSuite:
         permission.get_user_principals("alice").add("intruder")
         assert permission.get_user_principals("alice") == {GROUP}
 
+    def test_users_principals_are_the_union_of_each_users(self, permission):
+        permission.add_user_principal("alice", GROUP)
+        permission.add_user_principal(AUTHENTICATED, GROUP)
+        permission.add_user_principal(AUTHENTICATED, "/buckets/b/groups/h")
+        permission.add_user_principal("bob", "/buckets/b/groups/i")
+        assert permission.get_users_principals(iter(["alice", AUTHENTICATED, "carol"])) == {
+            GROUP,
+            "/buckets/b/groups/h",
+        }
+
+    def test_users_principals_of_no_user_are_empty(self, permission):
+        permission.add_user_principal("alice", GROUP)
+        assert permission.get_users_principals([]) == set()
+        assert permission.get_users_principals(["bob"]) == set()
+
+    def test_mutating_returned_users_principals_changes_nothing(self, permission):
+        permission.add_user_principal("alice", GROUP)
+        permission.get_users_principals(["alice"]).add("intruder")
+        assert permission.get_users_principals(["alice"]) == {GROUP}
+
     # One ACE.
 
     def test_unknown_ace_has_no_principals(self, permission):
