@@ -21,7 +21,8 @@ nothing. Once one is added:
   ``get`` calls count ``cache_hits`` / ``cache_misses``, each
   authentication policy's ``authenticate`` is timed
   (``authentication_<policy>_seconds``) and so is each configured event
-  listener (``listeners_<name>_seconds``).
+  listener (``listeners_<name>_seconds``) and the history plugin's
+  recorder (``plugins_history_seconds``).
 
 Metric names are given without prefix; each service applies its own prefix
 and naming rules. Labels are ordered ``(name, value)`` pairs; a given
@@ -53,6 +54,9 @@ Recorder = Callable[[float], None]
 #: The tween over which request metrics are measured (the outermost core
 #: tween, which turns every exception into a response).
 RESPONSE_TWEEN = "kinto.core.initialization.response_tween_factory"
+#: Subscribers of plugins exposed on the registry (``FilteredListener``-like
+#: objects with a ``listener`` attribute), and their duration metric.
+PLUGIN_LISTENERS = (("history_listener", "plugins_history_seconds"),)
 BACKEND_INTERFACES = (
     ("storage", StorageBase),
     ("permission", PermissionBase),
@@ -268,6 +272,10 @@ def instrument_application(registry, service: MetricsService) -> None:
     for subscriber in getattr(registry, "configured_listeners", ()):
         record = service.timer(f"listeners_{subscriber.name}_seconds")
         subscriber.listener = watch(subscriber.listener, record)
+    for attribute, metric in PLUGIN_LISTENERS:
+        subscriber = getattr(registry, attribute, None)
+        if subscriber is not None:
+            subscriber.listener = watch(subscriber.listener, service.timer(metric))
 
 
 def _instrument_application(event) -> None:

@@ -221,6 +221,15 @@ def test_configured_listeners_are_timed_by_name(make_app, auth_headers):
     assert len(recorder.find("timing", "listeners_sleepless_seconds")) == 1
 
 
+def test_history_recorder_is_timed(make_app, auth_headers):
+    app = make_app(includes="kinto.plugins.history tests.core.test_metrics")
+    recorder = app.app.registry.metrics
+    app.put_json("/v1/buckets/b", {}, headers=auth_headers("alice"))
+    assert len(recorder.find("timing", "plugins_history_seconds")) == 1
+    history = app.get("/v1/buckets/b/history", headers=auth_headers("alice")).json["data"]
+    assert [entry["action"] for entry in history] == ["create"]
+
+
 def test_every_included_service_receives_every_measure(make_app):
     app = make_app(includes="tests.core.test_metrics tests.core.test_metrics.second_plugin")
     registry = app.app.registry

@@ -45,7 +45,7 @@ def test_metrics_endpoint_serves_prometheus_text_format(app):
 
 def test_every_metric_name_appears_once_after_varied_traffic(make_app, auth_headers):
     app = make_app(
-        includes=PLUGIN,
+        includes=f"kinto.plugins.history {PLUGIN}",
         event_listeners="audit",
         **{"event_listeners.audit.use": "tests.core.test_metrics"},
     )
@@ -74,6 +74,7 @@ def test_every_metric_name_appears_once_after_varied_traffic(make_app, auth_head
         "kinto_cache_hits": "counter",
         "kinto_cache_misses": "counter",
         "kinto_listeners_audit_seconds": "histogram",
+        "kinto_plugins_history_seconds": "histogram",
     }
     for name, kind in expected.items():
         assert found[name].type == kind, name
