@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyramid.exceptions import ConfigurationError
 from pyramid.settings import asbool, aslist
 
 PREFIX = "history."
@@ -55,14 +56,22 @@ class HistoryOptions:
             value = settings.get(PREFIX + name)
             return DEFAULTS[name] if value is None or value == "" else value
 
+        def integer(name: str) -> int:
+            try:
+                return int(setting(name))
+            except (TypeError, ValueError):
+                raise ConfigurationError(
+                    f"Setting '{PREFIX}{name}' should be an integer."
+                ) from None
+
         return cls(
             excluded_resources=tuple(
                 uri.rstrip("/") for uri in _as_list(setting("exclude_resources"))
             ),
             excluded_user_ids=frozenset(_as_list(setting("exclude_user_ids"))),
-            trim_max_count=int(setting("auto_trim_max_count")),
+            trim_max_count=integer("auto_trim_max_count"),
             trim_user_ids=frozenset(_as_list(setting("auto_trim_user_ids"))),
-            trim_threshold=int(setting("auto_trim_threshold")),
+            trim_threshold=integer("auto_trim_threshold"),
             explicit_permissions=asbool(settings.get("explicit_permissions", True)),
         )
 

@@ -313,3 +313,10 @@ def test_batch_paths_show_the_default_path(app, alice):
     requests = [{"method": "GET", "path": "/buckets/default/collections/c/records"}]
     response = app.post_json("/v1/batch", {"requests": requests}, headers=alice)
     assert response.json["responses"][0]["path"] == "/v1/buckets/default/collections/c/records"
+
+
+def test_routes_win_whatever_the_include_order(make_app, alice):
+    app = make_app(includes="kinto.plugins.history " + PLUGIN)
+    app.post_json("/v1/buckets/default/collections/c/records", {"data": {}}, headers=alice)
+    entries = app.get("/v1/buckets/default/history", headers=alice).json["data"]
+    assert [entry["resource_name"] for entry in entries] == ["record", "collection", "bucket"]

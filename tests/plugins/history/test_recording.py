@@ -282,3 +282,19 @@ def test_trimming_is_off_by_default(app, alice, collection):
     write_records(app, alice, 5)
     records = [e for e in record_entries(app) if e["resource_name"] == "record"]
     assert len(records) == 5
+
+
+def test_the_recorder_is_exposed_for_timing(app, alice):
+    subscriber = app.app.registry.history_listener
+    assert subscriber.name == "history"
+    calls = []
+    recorder = subscriber.listener
+
+    def timed(event):
+        calls.append(event.payload["resource_name"])
+        recorder(event)
+
+    subscriber.listener = timed
+    app.put_json("/v1/buckets/b", {}, headers=alice)
+    assert calls == ["bucket"]
+    assert len(app.get(HISTORY, headers=alice).json["data"]) == 1
