@@ -8,42 +8,15 @@ from pyramid.config import Configurator
 
 import kinto
 from kinto.core import events
-
-SETTINGS = {
-    "storage_backend": "kinto.core.storage.memory",
-    "permission_backend": "kinto.core.permission.memory",
-    "cache_backend": "kinto.core.cache.memory",
-    "multiauth.policies": "basicauth",
-    "userid_hmac_secret": "secret",
-}
-
-
-@pytest.fixture
-def alice(auth_headers):
-    return auth_headers("alice")
-
-
-@pytest.fixture
-def bob(auth_headers):
-    return auth_headers("bob")
-
-
-def user_id(app, headers):
-    return app.get("/v1/", headers=headers).json["user"]["id"]
-
-
-@pytest.fixture
-def bucket(app, alice):
-    return app.put_json("/v1/buckets/b", {"data": {"title": "B"}}, headers=alice).json
-
+from tests.conftest import BASE_SETTINGS
 
 # Creation and ids
 
 
-def test_authenticated_users_create_buckets(app, alice):
+def test_authenticated_users_create_buckets(app, alice, alice_id):
     response = app.put_json("/v1/buckets/b", {}, headers=alice, status=201)
     assert response.json["data"]["id"] == "b"
-    assert response.json["permissions"] == {"write": [user_id(app, alice)]}
+    assert response.json["permissions"] == {"write": [alice_id]}
 
 
 def test_anonymous_cannot_create_buckets(app):
@@ -95,10 +68,10 @@ def test_schema_fields_must_be_json_schemas(app, alice, field):
 # Reading
 
 
-def test_get_bucket(app, alice, bucket):
+def test_get_bucket(app, alice, alice_id, bucket):
     response = app.get("/v1/buckets/b", headers=alice)
-    assert response.json == bucket
-    assert response.headers["ETag"] == f'"{bucket["data"]["last_modified"]}"'
+    assert response.json == {"data": bucket, "permissions": {"write": [alice_id]}}
+    assert response.headers["ETag"] == f'"{bucket["last_modified"]}"'
 
 
 def test_missing_bucket_is_403_unless_readable(make_app, app, alice):
@@ -109,8 +82,7 @@ def test_missing_bucket_is_403_unless_readable(make_app, app, alice):
     assert response.json["details"] == {"id": "nope", "resource_name": "bucket"}
 
 
-def test_bucket_permissions_grant_read(app, alice, bob, bucket):
-    bob_id = user_id(app, bob)
+def test_bucket_permissions_grant_read(app, alice, bob, bob_id, bucket):
     app.get("/v1/buckets/b", headers=bob, status=403)
     for permission in ("read", "collection:create", "group:create"):
         app.patch_json("/v1/buckets/b", {"permissions": {permission: [bob_id]}}, headers=alice)
@@ -120,19 +92,17 @@ def test_bucket_permissions_grant_read(app, alice, bob, bucket):
     assert "write" in app.get("/v1/buckets/b", headers=bob).json["permissions"]
 
 
-def test_list_shows_accessible_buckets_only(app, alice, bob, bucket):
+def test_list_shows_accessible_buckets_only(app, alice, bob, bob_id, bucket):
     app.put_json("/v1/buckets/other", {}, headers=bob)
     data = app.get("/v1/buckets", headers=bob).json["data"]
     assert [obj["id"] for obj in data] == ["other"]
-    app.patch_json(
-        "/v1/buckets/b", {"permissions": {"group:create": [user_id(app, bob)]}}, headers=alice
-    )
+    app.patch_json("/v1/buckets/b", {"permissions": {"group:create": [bob_id]}}, headers=alice)
     data = app.get("/v1/buckets", headers=bob).json["data"]
     assert {obj["id"] for obj in data} == {"b", "other"}
 
 
-def test_list_without_buckets_is_empty_for_creators(app, alice, bucket):
-    response = app.get("/v1/buckets", headers={"Authorization": "Basic Y2FybGE6eA=="})
+def test_list_without_buckets_is_empty_for_creators(app, carla, bucket):
+    response = app.get("/v1/buckets", headers=carla)
     assert response.json == {"data": []}
     assert response.headers["ETag"]
 
@@ -161,11 +131,10 @@ def test_writing_a_child_does_not_change_the_bucket_timestamp(app, alice, bucket
     app.put_json("/v1/buckets/b/collections/c", {}, headers=alice)
     app.put_json("/v1/buckets/b/groups/g", {}, headers=alice)
     after = app.get("/v1/buckets/b", headers=alice).json["data"]
-    assert after["last_modified"] == bucket["data"]["last_modified"]
+    assert after["last_modified"] == bucket["last_modified"]
 
 
-def test_only_writers_modify_buckets(app, alice, bob, bucket):
-    bob_id = user_id(app, bob)
+def test_only_writers_modify_buckets(app, alice, bob, bob_id, bucket):
     app.patch_json("/v1/buckets/b", {"permissions": {"read": [bob_id]}}, headers=alice)
     app.patch_json("/v1/buckets/b", {"data": {"x": 1}}, headers=bob, status=403)
     app.delete("/v1/buckets/b", headers=bob, status=403)
@@ -175,8 +144,7 @@ def test_only_writers_modify_buckets(app, alice, bob, bucket):
 
 
 @pytest.fixture
-def tree(app, alice, bob, bucket):
-    bob_id = user_id(app, bob)
+def tree(app, alice, bob_id, bucket):
     app.put_json("/v1/buckets/b/groups/g", {"data": {"members": [bob_id]}}, headers=alice)
     app.put_json(
         "/v1/buckets/b/collections/c",
@@ -206,10 +174,10 @@ def test_deleting_a_bucket_deletes_its_children(app, alice, bob, tree):
     assert records.json["data"] == []
 
 
-def test_deleting_a_bucket_removes_acls_and_group_principals(app, alice, bob, tree):
-    assert "/buckets/b/groups/g" in app.get("/v1/", headers=bob).json["user"]["principals"]
+def test_deleting_a_bucket_removes_acls_and_group_principals(app, alice, bob, principals, tree):
+    assert "/buckets/b/groups/g" in principals(bob)
     app.delete("/v1/buckets/b", headers=alice)
-    assert "/buckets/b/groups/g" not in app.get("/v1/", headers=bob).json["user"]["principals"]
+    assert "/buckets/b/groups/g" not in principals(bob)
     app.put_json("/v1/buckets/b", {}, headers=alice)
     app.put_json("/v1/buckets/b/collections/c", {}, headers=alice)
     app.get("/v1/buckets/b/collections/c", headers=bob, status=403)
@@ -217,7 +185,7 @@ def test_deleting_a_bucket_removes_acls_and_group_principals(app, alice, bob, tr
 
 def test_deleting_a_bucket_notifies_only_the_bucket(alice):
     received = []
-    config = Configurator(settings=SETTINGS)
+    config = Configurator(settings=BASE_SETTINGS)
     config.add_subscriber(received.append, events.ResourceChanged)
     app = webtest.TestApp(kinto.main({}, config=config))
     app.put_json("/v1/buckets/b", {}, headers=alice)
@@ -247,7 +215,16 @@ def test_deleting_all_buckets_cascades(app, alice, tree):
     assert app.get("/v1/buckets/b/groups", headers=alice).json["data"] == []
 
 
-def test_deleted_bucket_leaves_a_tombstone(app, alice, bucket):
-    app.delete("/v1/buckets/b", headers=alice)
+def test_deleted_bucket_leaves_a_tombstone(make_app, alice):
+    app = make_app(bucket_read_principals="system.Authenticated")
+    app.put_json("/v1/buckets/b", {}, headers=alice)
+    tombstone = app.delete("/v1/buckets/b", headers=alice).json["data"]
     data = app.get("/v1/buckets?_since=0", headers=alice).json["data"]
-    assert data == []  # the bucket's ACL is gone: the caller cannot see it
+    assert data == [tombstone]
+    assert tombstone["deleted"] is True
+
+
+def test_deleted_bucket_tombstone_is_hidden_without_list_read(app, alice, bucket):
+    app.delete("/v1/buckets/b", headers=alice)
+    # Deleting the bucket removed its ACL: nothing grants reading it anymore.
+    assert app.get("/v1/buckets?_since=0", headers=alice).json["data"] == []

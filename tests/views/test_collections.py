@@ -1,36 +1,12 @@
 """``/buckets/{bid}/collections`` and ``/buckets/{bid}/collections/{id}``."""
 
-import pytest
 
-
-@pytest.fixture
-def alice(auth_headers):
-    return auth_headers("alice")
-
-
-@pytest.fixture
-def bob(auth_headers):
-    return auth_headers("bob")
-
-
-def user_id(app, headers):
-    return app.get("/v1/", headers=headers).json["user"]["id"]
-
-
-@pytest.fixture
-def bucket(app, alice):
-    app.put_json("/v1/buckets/b", {}, headers=alice)
-
-
-@pytest.fixture
-def collection(app, alice, bucket):
-    return app.put_json("/v1/buckets/b/collections/c", {"data": {"a": 1}}, headers=alice).json
-
-
-def test_create_and_get(app, alice, collection):
-    assert collection["data"]["id"] == "c"
-    response = app.get("/v1/buckets/b/collections/c", headers=alice)
-    assert response.json == collection
+def test_create_and_get(app, alice, alice_id, bucket):
+    created = app.put_json("/v1/buckets/b/collections/c", {"data": {"a": 1}}, headers=alice).json
+    assert created["data"]["id"] == "c"
+    assert created["data"]["a"] == 1
+    assert created["permissions"] == {"write": [alice_id]}
+    assert app.get("/v1/buckets/b/collections/c", headers=alice).json == created
 
 
 def test_post_generates_names(app, alice, bucket):
@@ -54,8 +30,7 @@ def test_creating_in_a_missing_bucket_is_forbidden(app, alice):
     app.post_json("/v1/buckets/nope/collections", {}, headers=alice, status=403)
 
 
-def test_collection_create_permission(app, alice, bob, bucket):
-    bob_id = user_id(app, bob)
+def test_collection_create_permission(app, alice, bob, bob_id, bucket):
     app.put_json("/v1/buckets/b/collections/c", {}, headers=bob, status=403)
     app.patch_json(
         "/v1/buckets/b", {"permissions": {"collection:create": [bob_id]}}, headers=alice
@@ -68,15 +43,14 @@ def test_collection_create_permission(app, alice, bob, bucket):
     assert [obj["id"] for obj in data] == ["c"]
 
 
-def test_bucket_write_grants_everything(app, alice, bob, collection):
-    app.patch_json("/v1/buckets/b", {"permissions": {"write": [user_id(app, bob)]}}, headers=alice)
+def test_bucket_write_grants_everything(app, alice, bob, bob_id, collection):
+    app.patch_json("/v1/buckets/b", {"permissions": {"write": [bob_id]}}, headers=alice)
     app.get("/v1/buckets/b/collections/c", headers=bob, status=200)
     app.patch_json("/v1/buckets/b/collections/c", {"data": {"x": 1}}, headers=bob, status=200)
     app.get("/v1/buckets/b/collections", headers=bob, status=200)
 
 
-def test_record_create_grants_collection_read(app, alice, bob, collection):
-    bob_id = user_id(app, bob)
+def test_record_create_grants_collection_read(app, alice, bob, bob_id, collection):
     app.get("/v1/buckets/b/collections/c", headers=bob, status=403)
     app.patch_json(
         "/v1/buckets/b/collections/c", {"permissions": {"record:create": [bob_id]}}, headers=alice
@@ -151,8 +125,7 @@ def test_cache_expires_must_be_an_integer(app, alice, bucket):
 # Deletion cascade
 
 
-def test_deleting_a_collection_deletes_its_records(app, alice, bob, collection):
-    bob_id = user_id(app, bob)
+def test_deleting_a_collection_deletes_its_records(app, alice, bob, bob_id, collection):
     app.put_json(
         "/v1/buckets/b/collections/c/records/r",
         {"permissions": {"read": [bob_id]}},
@@ -177,7 +150,7 @@ def test_deleting_all_collections_cascades(app, alice, collection):
 
 
 def test_collection_tombstones_for_sync(app, alice, collection):
-    since = collection["data"]["last_modified"]
+    since = collection["last_modified"]
     app.delete("/v1/buckets/b/collections/c", headers=alice)
     data = app.get(f"/v1/buckets/b/collections?_since={since - 1}", headers=alice).json["data"]
     assert [(obj["id"], obj.get("deleted")) for obj in data] == [("c", True)]

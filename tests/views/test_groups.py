@@ -6,34 +6,6 @@ import pytest
 GROUP = "/buckets/b/groups/g"
 
 
-@pytest.fixture
-def alice(auth_headers):
-    return auth_headers("alice")
-
-
-@pytest.fixture
-def bob(auth_headers):
-    return auth_headers("bob")
-
-
-@pytest.fixture
-def carla(auth_headers):
-    return auth_headers("carla")
-
-
-def user_id(app, headers):
-    return app.get("/v1/", headers=headers).json["user"]["id"]
-
-
-def principals(app, headers):
-    return app.get("/v1/", headers=headers).json["user"]["principals"]
-
-
-@pytest.fixture
-def bucket(app, alice):
-    app.put_json("/v1/buckets/b", {}, headers=alice)
-
-
 def test_members_default_to_empty_list(app, alice, bucket):
     data = app.put_json("/v1/buckets/b/groups/g", {"data": {}}, headers=alice).json["data"]
     assert data["members"] == []
@@ -80,49 +52,45 @@ def test_members_validated_after_patch(app, alice, bucket):
     assert response.json["details"][0]["name"] == "data.members"
 
 
-def test_members_get_the_group_principal(app, alice, bob, carla, bucket):
-    bob_id = user_id(app, bob)
+def test_members_get_the_group_principal(app, alice, bob, bob_id, carla, principals, bucket):
     app.put_json("/v1/buckets/b/groups/g", {"data": {"members": [bob_id]}}, headers=alice)
-    assert GROUP in principals(app, bob)
-    assert GROUP not in principals(app, carla)
+    assert GROUP in principals(bob)
+    assert GROUP not in principals(carla)
 
 
-def test_authenticated_member_applies_to_every_user(app, alice, carla, bucket):
+def test_authenticated_member_applies_to_every_user(app, alice, carla, principals, bucket):
     members = {"data": {"members": ["system.Authenticated"]}}
     app.put_json("/v1/buckets/b/groups/g", members, headers=alice, status=201)
-    assert GROUP in principals(app, carla)
+    assert GROUP in principals(carla)
 
 
-def test_group_membership_grants_permissions(app, alice, bob, bucket):
-    bob_id = user_id(app, bob)
+def test_group_membership_grants_permissions(app, alice, bob, bob_id, bucket):
     app.put_json("/v1/buckets/b/groups/g", {"data": {"members": [bob_id]}}, headers=alice)
     app.put_json("/v1/buckets/b/collections/c", {"permissions": {"read": [GROUP]}}, headers=alice)
     app.get("/v1/buckets/b/collections/c", headers=bob, status=200)
 
 
-def test_updates_sync_principals(app, alice, bob, carla, bucket):
-    bob_id, carla_id = user_id(app, bob), user_id(app, carla)
+def test_updates_sync_principals(app, alice, bob, bob_id, carla, carla_id, principals, bucket):
     app.put_json("/v1/buckets/b/groups/g", {"data": {"members": [bob_id]}}, headers=alice)
     app.patch_json("/v1/buckets/b/groups/g", {"data": {"members": [carla_id]}}, headers=alice)
-    assert GROUP not in principals(app, bob)
-    assert GROUP in principals(app, carla)
+    assert GROUP not in principals(bob)
+    assert GROUP in principals(carla)
     app.patch(
         "/v1/buckets/b/groups/g",
         f'[{{"op": "add", "path": "/data/members/-", "value": "{bob_id}"}}]',
         headers={**alice, "Content-Type": "application/json-patch+json"},
     )
-    assert GROUP in principals(app, bob)
+    assert GROUP in principals(bob)
     app.put_json("/v1/buckets/b/groups/g", {"data": {}}, headers=alice)
-    assert GROUP not in principals(app, bob)
-    assert GROUP not in principals(app, carla)
+    assert GROUP not in principals(bob)
+    assert GROUP not in principals(carla)
 
 
-def test_deleting_a_group_removes_principal_and_aces(app, alice, bob, bucket):
-    bob_id = user_id(app, bob)
+def test_deleting_a_group_removes_principal_and_aces(app, alice, bob, bob_id, principals, bucket):
     app.put_json("/v1/buckets/b/groups/g", {"data": {"members": [bob_id]}}, headers=alice)
     app.put_json("/v1/buckets/b/collections/c", {"permissions": {"read": [GROUP]}}, headers=alice)
     app.delete("/v1/buckets/b/groups/g", headers=alice)
-    assert GROUP not in principals(app, bob)
+    assert GROUP not in principals(bob)
     body = app.get("/v1/buckets/b/collections/c", headers=alice).json
     assert "read" not in body["permissions"]
     # Re-creating the group does not restore old memberships or grants.
@@ -130,17 +98,15 @@ def test_deleting_a_group_removes_principal_and_aces(app, alice, bob, bucket):
     app.get("/v1/buckets/b/collections/c", headers=bob, status=403)
 
 
-def test_deleting_all_groups_removes_principals(app, alice, bob, bucket):
-    bob_id = user_id(app, bob)
+def test_deleting_all_groups_removes_principals(app, alice, bob, bob_id, principals, bucket):
     app.put_json("/v1/buckets/b/groups/g", {"data": {"members": [bob_id]}}, headers=alice)
     app.put_json("/v1/buckets/b/groups/h", {"data": {"members": [bob_id]}}, headers=alice)
     data = app.delete("/v1/buckets/b/groups", headers=alice).json["data"]
     assert {obj["id"] for obj in data} == {"g", "h"}
-    assert [p for p in principals(app, bob) if p.startswith("/buckets/")] == []
+    assert [p for p in principals(bob) if p.startswith("/buckets/")] == []
 
 
-def test_group_permissions(app, alice, bob, bucket):
-    bob_id = user_id(app, bob)
+def test_group_permissions(app, alice, bob, bob_id, bucket):
     app.put_json("/v1/buckets/b/groups/g", {"data": {}}, headers=alice)
     app.get("/v1/buckets/b/groups/g", headers=bob, status=403)
     app.get("/v1/buckets/b/groups", headers=bob, status=403)

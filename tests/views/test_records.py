@@ -8,31 +8,6 @@ RECORDS = "/v1/buckets/b/collections/c/records"
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
-@pytest.fixture
-def alice(auth_headers):
-    return auth_headers("alice")
-
-
-@pytest.fixture
-def bob(auth_headers):
-    return auth_headers("bob")
-
-
-def user_id(app, headers):
-    return app.get("/v1/", headers=headers).json["user"]["id"]
-
-
-@pytest.fixture
-def collection(app, alice):
-    app.put_json("/v1/buckets/b", {}, headers=alice)
-    return app.put_json("/v1/buckets/b/collections/c", {}, headers=alice).json["data"]
-
-
-@pytest.fixture
-def record(app, alice, collection):
-    return app.put_json(f"{RECORDS}/r", {"data": {"title": "a"}}, headers=alice).json["data"]
-
-
 # Ids
 
 
@@ -63,23 +38,20 @@ def test_unknown_permission_is_400(app, alice, collection):
 # Parent collection
 
 
-def test_missing_collection_on_get_is_404_for_readers(app, alice):
-    app.put_json("/v1/buckets/b", {}, headers=alice)
+def test_missing_collection_on_get_is_404_for_readers(app, alice, bucket):
     for url in (RECORDS, f"{RECORDS}/r"):
         response = app.get(url, headers=alice, status=404)
         assert response.json["errno"] == 111
         assert response.json["details"] == {"id": "c", "resource_name": "collection"}
 
 
-def test_missing_collection_on_get_is_403_for_others(app, alice, bob):
-    app.put_json("/v1/buckets/b", {}, headers=alice)
+def test_missing_collection_on_get_is_403_for_others(app, bob, bucket):
     app.get(RECORDS, headers=bob, status=403)
     app.get(f"{RECORDS}/r", headers=bob, status=403)
     app.get(RECORDS, status=401)
 
 
-def test_missing_collection_on_writes_is_404_before_authorization(app, alice, bob):
-    app.put_json("/v1/buckets/b", {}, headers=alice)
+def test_missing_collection_on_writes_is_404_before_authorization(app, bob, bucket):
     for headers in (bob, {}):
         for method, url in (
             ("post_json", RECORDS),
@@ -95,18 +67,15 @@ def test_missing_collection_on_writes_is_404_before_authorization(app, alice, bo
 # Permissions
 
 
-def test_collection_read_lists_everything(app, alice, bob, record):
+def test_collection_read_lists_everything(app, alice, bob, bob_id, record):
     app.patch_json(
-        "/v1/buckets/b/collections/c",
-        {"permissions": {"read": [user_id(app, bob)]}},
-        headers=alice,
+        "/v1/buckets/b/collections/c", {"permissions": {"read": [bob_id]}}, headers=alice
     )
     assert [obj["id"] for obj in app.get(RECORDS, headers=bob).json["data"]] == ["r"]
     app.put_json(f"{RECORDS}/x", {}, headers=bob, status=403)
 
 
-def test_record_create_permission(app, alice, bob, record):
-    bob_id = user_id(app, bob)
+def test_record_create_permission(app, alice, bob, bob_id, record):
     app.patch_json(
         "/v1/buckets/b/collections/c", {"permissions": {"record:create": [bob_id]}}, headers=alice
     )
@@ -119,8 +88,7 @@ def test_record_create_permission(app, alice, bob, record):
     app.patch_json(f"{RECORDS}/r", {"data": {}}, headers=bob, status=403)
 
 
-def test_record_level_read(app, alice, bob, record):
-    bob_id = user_id(app, bob)
+def test_record_level_read(app, alice, bob, bob_id, record):
     app.put_json(f"{RECORDS}/hidden", {}, headers=alice)
     app.patch_json(f"{RECORDS}/r", {"permissions": {"read": [bob_id]}}, headers=alice)
     data = app.get(RECORDS, headers=bob).json["data"]
