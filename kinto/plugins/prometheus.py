@@ -60,7 +60,12 @@ def metric_name(name: str) -> str:
 
 def parse_buckets(value: Any) -> tuple[float, ...]:
     """Parse ``prometheus_histogram_buckets`` into sorted bounds."""
-    raw = aslist(value) if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        raw = aslist(value)
+    elif isinstance(value, int | float):  # a single bound, coerced by the settings loader
+        raw = [value]
+    else:
+        raw = list(value)
     try:
         bounds = tuple(sorted(float(bound) for bound in raw))
     except (TypeError, ValueError) as e:

@@ -208,6 +208,12 @@ def test_clean_prefix(value, expected):
     assert clean_prefix(value) == expected
 
 
+def test_histogram_buckets_accept_lists_and_single_numbers():
+    assert parse_buckets([1, "0.5"]) == (0.5, 1.0)
+    assert parse_buckets(2.5) == (2.5,)
+    assert parse_buckets("0.1 inf") == (0.1, float("inf"))
+
+
 def test_invalid_histogram_buckets_are_a_configuration_error():
     with pytest.raises(ConfigurationError):
         parse_buckets("0.1 fast")
