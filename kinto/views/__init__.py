@@ -42,6 +42,7 @@ def includeme(config) -> None:
     config.include("kinto.views.groups")
     config.include("kinto.views.records")
     config.include("kinto.views.permissions")
+    config.include("kinto.views.user_data")
     if validation_enabled(config.get_settings()):
         config.add_api_capability(
             "schema",
