@@ -1,0 +1,2 @@
+"""Alembic migration environment of the SQL permission backends (see
+:mod:`kinto.core.sql.migrations`)."""

@@ -1,0 +1,1 @@
+"""Permission schema revisions, oldest first (``down_revision`` links them)."""

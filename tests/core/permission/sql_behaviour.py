@@ -1,0 +1,204 @@
+"""What the SQL permission backends do beyond the conformance suite: schema,
+literal patterns, round trips, request transactions, failures. Mixed into
+the PostgreSQL and SQLite test classes (not collected by itself)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import transaction
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from pyramid.request import Request
+from pyramid.threadlocal import manager as threadlocal
+from sqlalchemy import Table, event
+from transaction.interfaces import NoTransaction
+
+from kinto.core import sql
+from kinto.core.permission import sql as permission_sql
+from kinto.core.storage import BackendError
+
+EVERYONE = "system.Everyone"
+COLLECTION = "/buckets/b/collections/c"
+
+
+@contextlib.contextmanager
+def statements_of(database: sql.Database):
+    """Collect the SQL statements sent through ``database`` (transaction
+    control left out)."""
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            sent.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+
+
+@contextlib.contextmanager
+def request_transaction(method: str = "PUT"):
+    """A current request whose transaction manager the backends join; yields
+    the manager (commit or abort it)."""
+    request = Request.blank("/", method=method)
+    request.tm = transaction.TransactionManager(explicit=True)
+    request.tm.begin()
+    threadlocal.push({"request": request, "registry": None})
+    try:
+        yield request.tm
+    finally:
+        threadlocal.pop()
+        with contextlib.suppress(NoTransaction):
+            request.tm.abort()
+
+
+class SQLPermissionBehaviour:
+    """Tests shared by the SQL permission backends. The subclass provides
+    the ``permission`` fixture (the suite's), the dialect's ``insert`` and
+    ``unreachable_url``, a database URL nothing answers."""
+
+    insert: Callable[[Table], Any]
+    unreachable_url: str
+
+    # Schema.
+
+    def test_migrated_schema_is_the_one_the_queries_use(self, permission):
+        tables = set(permission_sql.metadata.tables)
+
+        def differences(connection):
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return compare_metadata(context, permission_sql.metadata)
+
+        found = permission.database.run_standalone(differences, write=False)
+        ours = [diff for diff in found if table_of(diff) in tables]
+        assert ours == []
+
+    # Patterns are literal except for their stars.
+
+    @pytest.mark.parametrize(
+        "name", ["a.b", "a+b", "a(b)", "a[b]", "a\\b", "a$b", "a^b", "a%b", "a_b", "zoë", "a|b"]
+    )
+    def test_uri_characters_other_than_star_are_literal(self, permission, name):
+        bucket = f"/buckets/{name}"
+        lookalikes = ["/buckets/aXb", "/buckets/ab", "/buckets/a", "/buckets/zoe"]
+        for uri in [f"{bucket}/collections/c", *(f"{u}/collections/c" for u in lookalikes)]:
+            permission.add_principal_to_ace(uri, "read", "alice")
+        bound = [(f"{bucket}/collections/*", "read")]
+        assert permission.get_accessible_objects(["alice"], bound) == {
+            f"{bucket}/collections/c": {"read"}
+        }
+        permission.delete_object_permissions(f"{bucket}/*")
+        remaining = permission.get_accessible_objects(["alice"])
+        assert set(remaining) == {f"{u}/collections/c" for u in lookalikes}
+
+    def test_deletion_pattern_with_stars_in_the_middle_and_at_the_end(self, permission):
+        for uri in [
+            "/buckets/a/collections/c/records/r",
+            "/buckets/a/groups/g",
+            "/buckets/b/collections/d",
+            "/buckets/b/collections",
+        ]:
+            permission.add_principal_to_ace(uri, "write", "alice")
+        permission.delete_object_permissions("/buckets/*/collections/*")
+        assert set(permission.get_accessible_objects(["alice"])) == {
+            "/buckets/a/groups/g",
+            "/buckets/b/collections",
+        }
+
+    def test_star_alone_deletes_everything(self, permission):
+        permission.add_principal_to_ace("/buckets/a", "write", "alice")
+        permission.add_principal_to_ace("", "write", "alice")
+        permission.delete_object_permissions("*")
+        assert permission.get_accessible_objects(["alice"]) == {}
+
+    def test_accessible_objects_under_a_star_only_pattern(self, permission):
+        permission.add_principal_to_ace("/buckets/a", "read", "alice")
+        permission.add_principal_to_ace("/buckets/a/groups/g", "read", "alice")
+        result = permission.get_accessible_objects(["alice"], [("/buckets/*", "read")], False)
+        assert result == {"/buckets/a": {"read"}}
+
+    # Volumes.
+
+    def test_objects_permissions_of_more_uris_than_one_statement_takes(self, permission):
+        uris = [f"{COLLECTION}/records/r{n}" for n in range(12_000)]
+        for uri in (uris[0], uris[6_000], uris[-1]):
+            permission.add_principal_to_ace(uri, "read", "alice")
+        result = permission.get_objects_permissions(uris, ["read"])
+        assert len(result) == len(uris)
+        assert [n for n, acl in enumerate(result) if acl] == [0, 6_000, 11_999]
+
+    # Round trips.
+
+    def test_hot_paths_are_one_statement_each(self, permission):
+        permission.add_principal_to_ace(f"{COLLECTION}/records/r", "read", "alice")
+        bound = [
+            ("/buckets/b", "read"),
+            (COLLECTION, "read"),
+            (f"{COLLECTION}/records/*", "read"),
+            ("/buckets/*/collections/*", "write"),
+        ]
+        with statements_of(permission.database) as sent:
+            permission.get_users_principals(["alice", "system.Authenticated"])
+            permission.get_accessible_objects(["alice", EVERYONE], bound, with_children=False)
+            permission.check_permission(["alice", EVERYONE], [(COLLECTION, "read")])
+            permission.get_objects_permissions([COLLECTION, "/buckets/b"])
+            permission.get_object_permission_principals(COLLECTION, "write")
+        assert len(sent) == 5
+
+    def test_replace_is_two_statements_and_keeps_unchanged_rows(self, permission):
+        permission.replace_object_permissions(COLLECTION, {"read": ["alice"], "write": ["bob"]})
+        with statements_of(permission.database) as sent:
+            permission.replace_object_permissions(COLLECTION, {"read": ["alice", "carol"]})
+        assert len(sent) == 2
+        assert permission.get_object_permissions(COLLECTION) == {
+            "read": {"alice", "carol"},
+            "write": {"bob"},
+        }
+
+    # Transactions.
+
+    def test_changes_of_an_aborted_request_are_rolled_back(self, permission):
+        permission.add_principal_to_ace(COLLECTION, "read", "alice")
+        permission.add_user_principal("alice", "/buckets/b/groups/g")
+        with request_transaction() as manager:
+            permission.replace_object_permissions(COLLECTION, {"read": ["mallory"]})
+            permission.add_principal_to_ace(COLLECTION, "write", "mallory")
+            permission.remove_principal("/buckets/b/groups/g")
+            assert permission.get_object_permission_principals(COLLECTION, "read") == {"mallory"}
+            manager.abort()
+        assert permission.get_object_permissions(COLLECTION) == {"read": {"alice"}}
+        assert permission.get_user_principals("alice") == {"/buckets/b/groups/g"}
+
+    def test_changes_of_a_committed_request_are_kept(self, permission):
+        with request_transaction() as manager:
+            permission.add_principal_to_ace(COLLECTION, "read", "alice")
+            manager.commit()
+        assert permission.get_object_permission_principals(COLLECTION, "read") == {"alice"}
+
+    # Failures.
+
+    def test_unreachable_database_raises_backend_error(self):
+        database = sql.get_database({"permission_url": self.unreachable_url}, "permission_")
+        backend = permission_sql.Permission(database, type(self).insert)
+        with pytest.raises(BackendError):
+            backend.get_user_principals("alice")
+        with pytest.raises(BackendError):
+            backend.get_accessible_objects(["alice"], [(f"{COLLECTION}/*", "read")])
+        assert backend.heartbeat() is False
+
+
+def table_of(diff) -> str | None:
+    """Name of the table an Alembic autogenerate difference is about."""
+    if isinstance(diff, list):  # modify_* operations on one column
+        return diff[0][2]
+    kind, *details = diff
+    if kind in ("add_column", "remove_column"):
+        return details[1]
+    table = getattr(details[0], "table", None)
+    return table.name if table is not None else getattr(details[0], "name", None)

@@ -1,0 +1,77 @@
+"""The PostgreSQL permission backend against this worker's database: the
+conformance suite, the SQL backends' behaviour, and index use."""
+
+import pytest
+from pyramid.config import Configurator
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert
+
+from kinto.core.permission import postgresql
+from kinto.core.permission.testing import PermissionSuite
+from tests.core.permission.sql_behaviour import COLLECTION, SQLPermissionBehaviour
+from tests.sql_support import postgresql_url  # noqa: F401
+
+
+class TestPostgreSQLPermission(PermissionSuite, SQLPermissionBehaviour):
+    backend = postgresql
+    insert = staticmethod(insert)
+    unreachable_url = "postgresql://postgres@127.0.0.1:1/kinto?connect_timeout=1"
+
+    @pytest.fixture(autouse=True)
+    def _database(self, postgresql_url):  # noqa: F811
+        self.settings = {"permission_url": postgresql_url}
+
+
+def plan_of(database, run):
+    """PostgreSQL's plan of the one statement ``run()`` sends, with
+    sequential scans discouraged (as on a large table)."""
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(cursor.mogrify(statement, parameters).decode())
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    (statement,) = sent
+
+    def explain(connection):
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        rows = connection.exec_driver_sql("EXPLAIN " + statement.replace("%", "%%"))
+        return "\n".join(row[0] for row in rows)
+
+    return database.run_standalone(explain, write=False)
+
+
+class TestPostgreSQLIndexes:
+    @pytest.fixture
+    def permission(self, postgresql_url):  # noqa: F811
+        backend = TestPostgreSQLPermission.backend.load_from_config(
+            Configurator(settings={"permission_url": postgresql_url})
+        )
+        backend.flush()
+        yield backend
+        backend.flush()
+
+    @pytest.mark.parametrize("with_children", [False, True])
+    def test_accessible_objects_are_read_by_principal_and_uri_prefix(
+        self, permission, with_children
+    ):
+        bound = [(COLLECTION, "read"), (f"{COLLECTION}/records/*", "read")]
+        plan = plan_of(
+            permission.database,
+            lambda: permission.get_accessible_objects(["alice", "bob"], bound, with_children),
+        )
+        assert "Seq Scan" not in plan
+        assert "access_control_entries_by_principal" in plan
+        assert f"object_id >= '{COLLECTION}/records/'" in plan
+
+    def test_objects_permissions_are_read_by_primary_key(self, permission):
+        plan = plan_of(
+            permission.database,
+            lambda: permission.get_objects_permissions([COLLECTION, "/buckets/b"], ["read"]),
+        )
+        assert "Seq Scan" not in plan
+        assert "access_control_entries_pkey" in plan
