@@ -1,0 +1,2 @@
+"""Alembic migration environment of the SQL cache backends (see
+:mod:`kinto.core.sql.migrations`)."""
