@@ -26,6 +26,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 import sqlalchemy
 from pyramid.exceptions import ConfigurationError
 from pyramid.path import DottedNameResolver
@@ -34,6 +35,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 
 from kinto.core.sql import errors
+from kinto.core.storage.utils import sort_key
 
 POSTGRESQL = "postgresql"
 SQLITE = "sqlite"
@@ -174,6 +176,30 @@ def _freeze(value: Any) -> Any:
     return value
 
 
+def _json_equal(stored: str | None, value: str | None) -> int:
+    """``kinto_json_equal(json_text, json_text)``: 1 when both are equal as
+    JSON values (numbers by value, objects whatever their key order)."""
+    if stored is None or value is None:
+        return 0
+    try:
+        return int(sort_key(orjson.loads(stored)) == sort_key(orjson.loads(value)))
+    except (ValueError, TypeError):
+        return 0
+
+
+def _lower(text: str | None) -> str | None:
+    """``kinto_lower(text)``: Unicode lower case (SQLite's ``lower()`` only
+    knows ASCII)."""
+    return text.lower() if isinstance(text, str) else text
+
+
+#: Functions registered on every SQLite connection: (name, arity, function).
+SQLITE_FUNCTIONS = (
+    ("kinto_json_equal", 2, _json_equal),
+    ("kinto_lower", 1, _lower),
+)
+
+
 def _setup_sqlite(engine: Engine) -> None:
     """Per connection pragmas, and explicit ``BEGIN`` statements instead of
     the standard driver's implicit ones."""
@@ -192,6 +218,8 @@ def _setup_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()
+        for name, arity, function in SQLITE_FUNCTIONS:
+            dbapi_connection.create_function(name, arity, function, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def on_begin(connection) -> None:

@@ -80,6 +80,8 @@ def script_directory(kind: str) -> ScriptDirectory:
     """The (cached) Alembic scripts of ``kind``."""
     scripts = _scripts.get(kind)
     if scripts is None:
+        if kind not in LOCATIONS:
+            raise ValueError(f"Unknown backend kind {kind!r}")
         config = Config()
         config.set_main_option("script_location", LOCATIONS[kind])
         scripts = _scripts[kind] = ScriptDirectory.from_config(config)
@@ -116,6 +118,9 @@ def upgrade(
         config.attributes["output"] = output or sys.stdout
         target = "head" if current is None else f"{current}:head"
         command.upgrade(config, target, sql=True)
+        return
+
+    if current_revision(database, kind) == head_revision(kind):
         return
 
     def migrate(connection: Connection) -> None:

@@ -9,8 +9,6 @@ timestamp order and ``_since`` read only the rows they return.
 
 ``timestamps`` holds the list timestamp; writers of a list lock its row
 until they commit, so that list timestamps follow commit order.
-``previous`` is the value before the last write (returned by the upsert that
-bumps it, to tell whether a forced timestamp was honoured).
 
 PostgreSQL: ``data`` is JSONB; text keys use the ``C`` collation (code point
 order, and prefix ``LIKE`` served by the primary key). SQLite: ``data`` is
@@ -55,7 +53,6 @@ def upgrade() -> None:
         sa.Column("resource_name", key, nullable=False),
         sa.Column("parent_id", key, nullable=False),
         sa.Column("last_modified", sa.BigInteger(), nullable=False),
-        sa.Column("previous", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("resource_name", "parent_id", name="timestamps_pkey"),
     )
 

@@ -1,0 +1,350 @@
+"""PostgreSQL storage backend (``storage_url = postgresql://...``), shared
+by any number of processes on any number of machines.
+
+JSON fields are JSONB: filters and sorts use JSONB's own comparison
+(PostgreSQL's order of types; strings in the database collation: use a
+``C``/``C.UTF-8`` collation for code point order), ``@>`` for arrays holding
+scalars, and exact element equality for arrays holding arrays or objects.
+
+**Writes in one statement.** Creating, updating (with or without
+``If-Match``) and deleting an object without a forced timestamp is one SQL
+statement: a common table expression upserts the list's ``timestamps`` row
+(``last_modified = GREATEST(now, last_modified + 1)``, which locks it until
+commit, so that writers of a list follow commit order) and writes the object
+with the returned timestamp; the conditions (``If-Match``, existence) are
+checked by the row-level ``WHERE`` clauses, which PostgreSQL re-evaluates on
+the latest committed row after waiting for a lock. Only the failure paths
+(412, 404, unicity) read again. Writes carrying a forced ``last_modified``
+(replication) take the generic path of :class:`SQLStorage`: lock the list
+row, read the object, write. The clock is the database's, shared by every
+application server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from pyramid.exceptions import ConfigurationError
+from pyramid.settings import asbool
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.sql.elements import ColumnElement
+
+from kinto.core import sql
+from kinto.core.storage import (
+    COMPARISON,
+    MISSING,
+    ModifiedMeanwhileError,
+    ObjectNotFoundError,
+    UnicityError,
+)
+from kinto.core.storage.sql import (
+    TOMBSTONE_DATA,
+    Dialect,
+    SQLStorage,
+    dumps,
+    like_escape,
+    objects,
+)
+
+NOW = "FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT"
+
+_TRUE, _FALSE = sa.true(), sa.false()
+_TEXT_ARRAY = ARRAY(sa.Text)
+
+
+def _json(value: Any) -> ColumnElement:
+    return sa.cast(sa.bindparam(None, dumps(value), type_=sa.Text), JSONB)
+
+
+def _composite(value: Any) -> bool:
+    return isinstance(value, list | dict)
+
+
+class PostgreSQLDialect(Dialect):
+    data_text = sa.cast(objects.c.data, sa.Text)
+
+    @staticmethod
+    def field(parts: tuple[str, ...]) -> ColumnElement:
+        """The JSONB value at ``parts`` (SQL NULL when missing)."""
+        if len(parts) == 1:
+            return objects.c.data.op("->")(sa.bindparam(None, parts[0], type_=sa.Text))
+        path = sa.bindparam(None, list(parts), type_=_TEXT_ARRAY)
+        return objects.c.data.op("#>")(path)
+
+    @staticmethod
+    def text(parts: tuple[str, ...]) -> ColumnElement:
+        """The text form at ``parts`` (strings unquoted, JSON text
+        otherwise; SQL NULL for null and missing)."""
+        if len(parts) == 1:
+            return objects.c.data.op("->>")(sa.bindparam(None, parts[0], type_=sa.Text))
+        path = sa.bindparam(None, list(parts), type_=_TEXT_ARRAY)
+        return objects.c.data.op("#>>")(path)
+
+    def compare(self, parts, op, value) -> ColumnElement:
+        field = self.field(parts)
+        if value is MISSING:
+            return {
+                COMPARISON.EQ: field.is_(None),
+                COMPARISON.NOT: field.isnot(None),
+                COMPARISON.LT: field.isnot(None),
+                COMPARISON.MAX: _TRUE,
+                COMPARISON.GT: _FALSE,
+                COMPARISON.MIN: field.is_(None),
+            }[op]
+        bound = _json(value)
+        if op == COMPARISON.EQ:
+            return field.op("=")(bound)
+        if op == COMPARISON.NOT:
+            return field.op("IS DISTINCT FROM")(bound)
+        if op == COMPARISON.LT:
+            return field.op("<")(bound)
+        if op == COMPARISON.MAX:
+            return field.op("<=")(bound)
+        # A missing field is greater than every value.
+        if op == COMPARISON.GT:
+            return sa.or_(field.op(">")(bound), field.is_(None))
+        return sa.or_(field.op(">=")(bound), field.is_(None))
+
+    def member(self, parts, values) -> ColumnElement:
+        listed = sa.cast(
+            sa.bindparam(None, [dumps(v) for v in values], type_=_TEXT_ARRAY), ARRAY(JSONB)
+        )
+        return sa.func.coalesce(self.field(parts).op("=")(sa.any_(listed)), _FALSE)
+
+    def present(self, parts) -> ColumnElement:
+        return self.field(parts).isnot(None)
+
+    def like(self, parts, pattern) -> ColumnElement:
+        return self.text(parts).ilike(like_escape(pattern), escape="\\")
+
+    def contains(self, parts, items, every) -> ColumnElement:
+        field = self.field(parts)
+        is_array = sa.func.jsonb_typeof(field) == "array"
+        if not items:
+            return sa.func.coalesce(is_array, _FALSE)
+        scalars = [item for item in items if not _composite(item)]
+        composites = [item for item in items if _composite(item)]
+        # ``@>`` on arrays compares scalar items by equality, but would let
+        # {"a": 1, "b": 2} contain {"a": 1}: composite items are compared
+        # element by element.
+        elements = sa.func.jsonb_array_elements(
+            sa.case((is_array, field), else_=sa.cast(sa.literal("[]"), JSONB))
+        ).table_valued("value")
+
+        def holding(item) -> ColumnElement:
+            if _composite(item):
+                return sa.exists(
+                    sa.select(1).select_from(elements).where(elements.c.value.op("=")(_json(item)))
+                )
+            return field.op("@>")(_json([item]))
+
+        if every:
+            held = []
+            if scalars:
+                held.append(field.op("@>")(_json(scalars)))
+            held.extend(holding(item) for item in composites)
+            condition = sa.and_(*held)
+        else:
+            condition = sa.or_(*(holding(item) for item in items))
+        return sa.func.coalesce(sa.and_(is_array, condition), _FALSE)
+
+    def order(self, parts, descending) -> list[ColumnElement]:
+        field = self.field(parts)
+        return [field.desc().nulls_first() if descending else field.asc().nulls_last()]
+
+
+class Storage(SQLStorage):
+    """The PostgreSQL storage backend (see the module docstring)."""
+
+    now_sql = NOW
+
+    def __init__(self, database: sql.Database, readonly: bool = False):
+        super().__init__(database, PostgreSQLDialect(), readonly=readonly)
+
+    def json_param(self, name: str) -> str:
+        return f"CAST(:{name} AS JSONB)"
+
+    def lock_list(self, connection, resource_name, parent_id):
+        key = {"r": resource_name, "p": parent_id}
+        while True:
+            current, now = connection.execute(_LOCK_LIST, key).one()
+            if current is not None:
+                return current, now
+            # A new list: create its row (locked until commit). Another
+            # writer may create it first: then lock that one.
+            if connection.execute(_CREATE_LIST, key).rowcount:
+                return None, now
+
+    # One-statement writes (see the module docstring).
+
+    def _create(self, connection, resource_name, parent_id, object_id, data, forced) -> int:
+        if forced is not None:
+            return super()._create(connection, resource_name, parent_id, object_id, data, forced)
+        key = {"r": resource_name, "p": parent_id, "id": object_id, "data": data}
+        row = connection.execute(_CREATE, key).first()
+        if row is not None and row[1] is None:
+            return row[0]
+        if row is not None:
+            existing = self._object(object_id, row[0], row[1])
+        else:  # created meanwhile by a writer we waited for
+            existing = self._read_live(connection, resource_name, parent_id, object_id)
+        raise UnicityError(self.id_field, existing)
+
+    def _update(self, connection, resource_name, parent_id, object_id, data, forced, if_match):
+        if forced is not None:
+            return super()._update(
+                connection, resource_name, parent_id, object_id, data, forced, if_match
+            )
+        key = {"r": resource_name, "p": parent_id, "id": object_id, "data": data}
+        if if_match is None:
+            return connection.execute(_UPSERT, key).scalar_one()
+        stamp = connection.execute(_UPDATE_IF_MATCH, {**key, "if_match": if_match}).scalar()
+        if stamp is None:
+            existing = self._read_live(connection, resource_name, parent_id, object_id)
+            raise ModifiedMeanwhileError(existing)
+        return stamp
+
+    def _delete(self, connection, resource_name, parent_id, object_id, keep, forced, if_match):
+        if forced is not None:
+            return super()._delete(
+                connection, resource_name, parent_id, object_id, keep, forced, if_match
+            )
+        key = {
+            "r": resource_name,
+            "p": parent_id,
+            "id": object_id,
+            "if_match": if_match,
+            "tombstone": TOMBSTONE_DATA,
+        }
+        stamp = connection.execute(_BURY if keep else _REMOVE, key).scalar()
+        if stamp is not None:
+            return stamp
+        existing = self._read_live(connection, resource_name, parent_id, object_id)
+        if existing is None:
+            raise ObjectNotFoundError(message=f"Object {object_id!r} not found")
+        raise ModifiedMeanwhileError(existing)
+
+    def bury(self, connection, resource_name, entries, keep) -> None:
+        # One statement for any number of objects.
+        parents, ids, stamps = (list(column) for column in zip(*entries, strict=True))
+        key = {"r": resource_name, "parents": parents, "ids": ids, "stamps": stamps}
+        if keep:
+            connection.execute(_BURY_MANY, {**key, "tombstone": TOMBSTONE_DATA})
+        else:
+            connection.execute(_REMOVE_MANY, key)
+
+
+# The statements below are assembled from constants only (``noqa: S608``);
+# every value is a bound parameter.
+
+_LOCK_LIST = sa.text(
+    "SELECT (SELECT last_modified FROM timestamps"  # noqa: S608
+    " WHERE resource_name = :r AND parent_id = :p FOR UPDATE), " + NOW
+)
+_CREATE_LIST = sa.text(
+    "INSERT INTO timestamps (resource_name, parent_id, last_modified)"  # noqa: S608
+    f" VALUES (:r, :p, {NOW}) ON CONFLICT DO NOTHING"
+)
+
+# The list timestamp moved forward, its row locked until commit.
+_STAMP = f"""stamp AS (
+    INSERT INTO timestamps AS t (resource_name, parent_id, last_modified)
+    VALUES (:r, :p, {NOW})
+    ON CONFLICT (resource_name, parent_id) DO UPDATE
+    SET last_modified = GREATEST(excluded.last_modified, t.last_modified + 1)
+    RETURNING t.last_modified
+)"""  # noqa: S608
+
+_LIVE = "o.resource_name = :r AND o.parent_id = :p AND o.id = :id AND NOT o.deleted"
+
+_CREATE = sa.text(
+    f"""WITH existing AS (
+    SELECT o.last_modified, o.data::TEXT AS data FROM objects AS o WHERE {_LIVE}
+), stamp AS (
+    INSERT INTO timestamps AS t (resource_name, parent_id, last_modified)
+    SELECT :r, :p, {NOW} WHERE NOT EXISTS (SELECT 1 FROM existing)
+    ON CONFLICT (resource_name, parent_id) DO UPDATE
+    SET last_modified = GREATEST(excluded.last_modified, t.last_modified + 1)
+    RETURNING t.last_modified
+), created AS (
+    INSERT INTO objects AS o (resource_name, parent_id, id, last_modified, deleted, data)
+    SELECT :r, :p, :id, stamp.last_modified, FALSE, CAST(:data AS JSONB) FROM stamp
+    ON CONFLICT (resource_name, parent_id, id) DO UPDATE
+    SET last_modified = excluded.last_modified, deleted = FALSE, data = excluded.data
+    WHERE o.deleted
+    RETURNING o.last_modified
+)
+SELECT last_modified, NULL FROM created
+UNION ALL
+SELECT last_modified, data FROM existing"""  # noqa: S608
+)
+
+_UPSERT = sa.text(
+    f"""WITH {_STAMP}, written AS (
+    INSERT INTO objects AS o (resource_name, parent_id, id, last_modified, deleted, data)
+    SELECT :r, :p, :id, stamp.last_modified, FALSE, CAST(:data AS JSONB) FROM stamp
+    ON CONFLICT (resource_name, parent_id, id) DO UPDATE
+    SET last_modified = excluded.last_modified, deleted = FALSE, data = excluded.data
+    RETURNING o.last_modified
+)
+SELECT last_modified FROM written"""  # noqa: S608
+)
+
+_UPDATE_IF_MATCH = sa.text(
+    f"""WITH {_STAMP}, written AS (
+    UPDATE objects AS o
+    SET last_modified = stamp.last_modified, data = CAST(:data AS JSONB)
+    FROM stamp WHERE {_LIVE} AND o.last_modified = :if_match
+    RETURNING o.last_modified
+)
+SELECT last_modified FROM written"""  # noqa: S608
+)
+
+_MATCHING = "(CAST(:if_match AS BIGINT) IS NULL OR o.last_modified = :if_match)"
+
+_BURY = sa.text(
+    f"""WITH {_STAMP}, buried AS (
+    UPDATE objects AS o
+    SET last_modified = stamp.last_modified, deleted = TRUE, data = CAST(:tombstone AS JSONB)
+    FROM stamp WHERE {_LIVE} AND {_MATCHING}
+    RETURNING o.last_modified
+)
+SELECT last_modified FROM buried"""  # noqa: S608
+)
+
+_REMOVE = sa.text(
+    f"""WITH {_STAMP}, removed AS (
+    DELETE FROM objects AS o USING stamp WHERE {_LIVE} AND {_MATCHING}
+    RETURNING stamp.last_modified
+)
+SELECT last_modified FROM removed"""  # noqa: S608
+)
+
+_MANY = (
+    "FROM unnest(CAST(:parents AS TEXT[]), CAST(:ids AS TEXT[]), CAST(:stamps AS BIGINT[]))"
+    " AS v(parent_id, id, last_modified)"
+)
+_BURY_MANY = sa.text(
+    "UPDATE objects AS o SET deleted = TRUE, last_modified = v.last_modified,"  # noqa: S608
+    f" data = CAST(:tombstone AS JSONB) {_MANY}"
+    " WHERE o.resource_name = :r AND o.parent_id = v.parent_id AND o.id = v.id"
+)
+_REMOVE_MANY = sa.text(
+    f"DELETE FROM objects AS o USING (SELECT * {_MANY}) AS v"  # noqa: S608
+    " WHERE o.resource_name = :r AND o.parent_id = v.parent_id AND o.id = v.id"
+)
+
+
+def load_from_config(config) -> Storage:
+    """Build the backend from ``storage_url`` (``postgresql://...``), the
+    pool settings and ``readonly``; fail if the schema is not migrated."""
+    settings = config.get_settings()
+    database = sql.get_database(settings, "storage_")
+    if database.dialect != sql.POSTGRESQL:
+        raise ConfigurationError(
+            "kinto.core.storage.postgresql needs a postgresql:// storage_url "
+            "(use kinto.core.storage.sqlite for SQLite)."
+        )
+    database.check_schema(Storage.schema)
+    return Storage(database, readonly=asbool(settings.get("readonly", False)))

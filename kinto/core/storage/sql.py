@@ -1,0 +1,736 @@
+"""SQL storage shared by the PostgreSQL and SQLite backends (SQLAlchemy
+Core on :mod:`kinto.core.sql`).
+
+Schema (``migrations/versions``): table ``objects`` holds live objects and
+tombstones, one row each, keyed by ``(resource_name, parent_id, id)``, with
+``last_modified`` unique per list and the object's other fields in ``data``
+(``{"deleted": true}`` for a tombstone); table ``timestamps`` holds each
+list's timestamp.
+
+**Timestamps.** Every write locks its list's ``timestamps`` row until the
+transaction ends (PostgreSQL: the row lock taken by the upsert or by
+``SELECT ... FOR UPDATE``; SQLite: the database write lock taken by
+``BEGIN IMMEDIATE``), reads the list timestamp and assigns
+``max(now, timestamp + 1)``. Writers of a list are thus serialised in commit
+order, which gives unique, increasing timestamps following commit order
+across threads and processes, and makes ``if_match`` an atomic
+compare-and-set.
+
+**Filters and sorts** run in SQL: ``id`` and ``last_modified`` on their
+columns, other fields through the dialect's JSON expressions
+(:class:`Dialect`), with the semantics of :mod:`kinto.core.storage`. A value
+whose type differs from a column's (``last_modified`` compared with a
+string) is decided statically from the JSONB type order.
+
+The decisions left open by the interface are those of the memory backend
+(see :mod:`kinto.core.storage.memory`), which the same conformance suite
+checks.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from kinto.core import sql
+from kinto.core.storage import (
+    COMPARISON,
+    Filter,
+    ModifiedMeanwhileError,
+    ObjectNotFoundError,
+    PaginationRules,
+    ReadonlyError,
+    Sort,
+    StorageBase,
+    UnicityError,
+)
+from kinto.core.storage.generators import UUID4
+from kinto.core.storage.utils import sort_key
+
+TOMBSTONE_DATA = '{"deleted":true}'
+
+objects = sa.table(
+    "objects",
+    sa.column("resource_name", sa.Text),
+    sa.column("parent_id", sa.Text),
+    sa.column("id", sa.Text),
+    sa.column("last_modified", sa.BigInteger),
+    sa.column("deleted", sa.Boolean),
+    sa.column("data"),
+)
+timestamps = sa.table(
+    "timestamps",
+    sa.column("resource_name", sa.Text),
+    sa.column("parent_id", sa.Text),
+    sa.column("last_modified", sa.BigInteger),
+)
+
+_TRUE = sa.true()
+_FALSE = sa.false()
+
+# Comparison of two JSONB sort keys, by operator (for static decisions).
+_COMPARE: dict[COMPARISON, Callable[[Any, Any], bool]] = {
+    COMPARISON.LT: lambda a, b: a < b,
+    COMPARISON.MAX: lambda a, b: a <= b,
+    COMPARISON.GT: lambda a, b: a > b,
+    COMPARISON.MIN: lambda a, b: a >= b,
+    COMPARISON.EQ: lambda a, b: a == b,
+    COMPARISON.NOT: lambda a, b: a != b,
+}
+_ORDERING = (COMPARISON.LT, COMPARISON.MAX, COMPARISON.GT, COMPARISON.MIN)
+_SEQUENCES = (list, tuple, set, frozenset)
+
+
+def dumps(value: Any) -> str:
+    """JSON text of a document (integers beyond 64 bits included)."""
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def field_parts(field: str) -> tuple[str, ...]:
+    """``"a.b"`` → ``("a", "b")``: a dot always means nesting."""
+    return tuple(field.split("."))
+
+
+def prefix_successor(prefix: str) -> str | None:
+    """The smallest string greater than every string starting with
+    ``prefix`` (code point order), or None if there is none."""
+    while prefix:
+        code = ord(prefix[-1]) + 1
+        if 0xD800 <= code <= 0xDFFF:  # surrogates are not text
+            code = 0xE000
+        if code <= 0x10FFFF:
+            return prefix[:-1] + chr(code)
+        prefix = prefix[:-1]
+    return None
+
+
+class Dialect(abc.ABC):
+    """SQL expressions on the JSON fields of ``objects.data`` for one
+    database. ``parts`` is a dotted field split on dots; values are JSON
+    values (never :data:`MISSING` unless said)."""
+
+    #: ``objects.data`` as JSON text in a select list.
+    data_text: ColumnElement
+
+    @abc.abstractmethod
+    def compare(self, parts: tuple[str, ...], op: COMPARISON, value: Any) -> ColumnElement:
+        """``EQ``, ``NOT``, ``LT``, ``MAX``, ``GT``, ``MIN`` against a JSON
+        value or :data:`MISSING`, in JSONB order (missing = greatest)."""
+
+    @abc.abstractmethod
+    def member(self, parts: tuple[str, ...], values: list) -> ColumnElement:
+        """The field is present and equal to one of ``values``."""
+
+    @abc.abstractmethod
+    def present(self, parts: tuple[str, ...]) -> ColumnElement:
+        """The field exists (JSON null counts as present)."""
+
+    @abc.abstractmethod
+    def like(self, parts: tuple[str, ...], pattern: str) -> ColumnElement:
+        """The field's text form matches ``pattern`` (``*`` = any run),
+        case-insensitively; never for null or missing fields."""
+
+    @abc.abstractmethod
+    def contains(self, parts: tuple[str, ...], items: list, every: bool) -> ColumnElement:
+        """The field is an array holding every (or any) of ``items``."""
+
+    @abc.abstractmethod
+    def order(self, parts: tuple[str, ...], descending: bool) -> list[ColumnElement]:
+        """ORDER BY terms in JSONB order, missing last ascending."""
+
+
+def like_escape(pattern: str) -> str:
+    """A ``LIKE`` pattern (``\\`` as escape) where only ``*`` is a
+    wildcard."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
+
+
+class SQLStorage(StorageBase):
+    """Storage on a :class:`kinto.core.sql.Database` (see the module
+    docstring). Subclasses give the :class:`Dialect` and may replace the
+    write paths with faster statements."""
+
+    #: Name of the schema (migrations) of this backend.
+    schema = "storage"
+
+    def __init__(self, database: sql.Database, dialect: Dialect, readonly: bool = False):
+        self.database = database
+        self.dialect = dialect
+        self.readonly = readonly
+        self._default_generator = UUID4()
+        self._data_text = dialect.data_text
+        self._get_statement = sa.select(objects.c.last_modified, self._data_text).where(
+            objects.c.resource_name == sa.bindparam("r"),
+            objects.c.parent_id == sa.bindparam("p"),
+            objects.c.id == sa.bindparam("id"),
+            sa.not_(objects.c.deleted),
+        )
+        # Fragments are constants of the dialect, values are bound.
+        self._upsert_object = sa.text(
+            "INSERT INTO objects (resource_name, parent_id, id, last_modified, deleted, data)"  # noqa: S608
+            f" VALUES (:r, :p, :id, :ts, FALSE, {self.json_param('data')})"
+            " ON CONFLICT (resource_name, parent_id, id) DO UPDATE SET"
+            " last_modified = excluded.last_modified, deleted = FALSE, data = excluded.data"
+        )
+        self._insert_timestamp_if_missing = sa.text(
+            "INSERT INTO timestamps (resource_name, parent_id, last_modified)"  # noqa: S608
+            f" VALUES (:r, :p, {self.now_sql})"
+            " ON CONFLICT (resource_name, parent_id) DO NOTHING"
+        )
+
+    # Schema and maintenance.
+
+    def initialize_schema(self, dry_run: bool = False) -> None:
+        self.database.initialize_schema(self.schema, dry_run=dry_run)
+
+    def flush(self) -> None:
+        def work(connection: Connection) -> None:
+            connection.execute(sa.delete(objects))
+            connection.execute(sa.delete(timestamps))
+
+        self.database.run(work)
+
+    def heartbeat(self) -> bool:
+        try:
+            self.database.run_standalone(
+                lambda c: c.execute(sa.select(timestamps.c.last_modified).limit(1)).all(),
+                write=False,
+            )
+        except Exception:
+            return False
+        return True
+
+    # Hooks of the dialects.
+
+    #: SQL text of the current time in epoch milliseconds (may use the
+    #: ``:now`` parameter given by :meth:`now_params`).
+    now_sql = ":now"
+
+    def now_params(self) -> dict[str, Any]:
+        """Parameters of :attr:`now_sql`."""
+        return {}
+
+    @abc.abstractmethod
+    def lock_list(
+        self, connection: Connection, resource_name: str, parent_id: str
+    ) -> tuple[int | None, int]:
+        """Lock the list's timestamp until the transaction ends; return it
+        (None if the list has none yet) and the current time."""
+
+    @abc.abstractmethod
+    def json_param(self, name: str) -> str:
+        """SQL text of a bound JSON document parameter ``:name``."""
+
+    # Timestamps.
+
+    def resource_timestamp(self, resource_name: str, parent_id: str) -> int:
+        key = {"r": resource_name, "p": parent_id}
+        current = self.database.run(
+            lambda c: c.execute(_READ_TIMESTAMP, key).scalar(), write=False
+        )
+        if current is not None:
+            return current
+        if self.readonly:
+            raise ReadonlyError(message="Cannot initialize empty resource timestamp")
+        return self.database.run(
+            lambda c: self._initialise_timestamp(c, resource_name, parent_id), idempotent=True
+        )
+
+    def _initialise_timestamp(self, connection, resource_name: str, parent_id: str) -> int:
+        key = {"r": resource_name, "p": parent_id, **self.now_params()}
+        connection.execute(self._insert_timestamp_if_missing, key)
+        return connection.execute(_READ_TIMESTAMP, key).scalar_one()
+
+    @staticmethod
+    def next_timestamp(current: int | None, now: int, forced: int | None) -> tuple[int, int]:
+        """``(object timestamp, list timestamp)`` of a write in a list at
+        ``current``: ``forced`` unless it equals the list timestamp (the
+        list only moves forward), else ``max(now, current + 1)``."""
+        if forced is not None and forced != current:
+            if current is None or forced > current:
+                return forced, forced
+            return forced, current
+        if current is None or now > current:
+            return now, now
+        return current + 1, current + 1
+
+    def _store_timestamp(self, connection, resource_name, parent_id, value: int) -> None:
+        connection.execute(_UPSERT_TIMESTAMP, {"r": resource_name, "p": parent_id, "ts": value})
+
+    # Reads.
+
+    def _object(self, object_id: str, last_modified: int, data: str) -> dict:
+        obj = {self.id_field: object_id, self.modified_field: last_modified}
+        obj.update(orjson.loads(data))
+        return obj
+
+    def _read_live(self, connection, resource_name, parent_id, object_id) -> dict | None:
+        row = connection.execute(
+            self._get_statement, {"r": resource_name, "p": parent_id, "id": object_id}
+        ).first()
+        return None if row is None else self._object(object_id, row[0], row[1])
+
+    def get(self, resource_name: str, parent_id: str, object_id: str) -> dict:
+        obj = self.database.run(
+            lambda c: self._read_live(c, resource_name, parent_id, object_id), write=False
+        )
+        if obj is None:
+            raise ObjectNotFoundError(message=f"Object {object_id!r} not found")
+        return obj
+
+    def list_all(
+        self,
+        resource_name: str,
+        parent_id: str,
+        filters: Iterable[Filter] | None = None,
+        sorting: Iterable[Sort] | None = None,
+        pagination_rules: PaginationRules | None = None,
+        limit: int | None = None,
+        include_deleted: bool = False,
+    ) -> list[dict]:
+        if limit is not None and limit <= 0:
+            return []
+        columns = (objects.c.id, objects.c.last_modified, self._data_text)
+        statement = sa.select(*columns).where(
+            *self._where(resource_name, parent_id, filters, pagination_rules, include_deleted)
+        )
+        statement = statement.order_by(*self._order_by(sorting))
+        if limit is not None:
+            statement = statement.limit(limit)
+        rows = self.database.run(lambda c: c.execute(statement).all(), write=False)
+        to_object = self._object
+        return [to_object(*row) for row in rows]
+
+    def count_all(
+        self,
+        resource_name: str,
+        parent_id: str,
+        filters: Iterable[Filter] | None = None,
+    ) -> int:
+        statement = (
+            sa.select(sa.func.count())
+            .select_from(objects)
+            .where(*self._where(resource_name, parent_id, filters, None, False))
+        )
+        return self.database.run(lambda c: c.execute(statement).scalar_one(), write=False)
+
+    # Writes (the generic path: lock the list, read, decide, write).
+
+    def _split(self, obj: dict) -> str:
+        """The ``data`` column of ``obj``: every field but id and timestamp."""
+        id_field, modified_field = self.id_field, self.modified_field
+        return dumps({k: v for k, v in obj.items() if k != id_field and k != modified_field})
+
+    def create(
+        self,
+        resource_name: str,
+        parent_id: str,
+        obj: dict,
+        id_generator: Callable[[], str] | None = None,
+    ) -> dict:
+        object_id = obj.get(self.id_field)
+        if object_id is None:
+            object_id = (id_generator or self._default_generator)()
+        data = self._split(obj)
+        forced = _forced_timestamp(obj.get(self.modified_field))
+
+        def work(connection: Connection) -> int:
+            return self._create(connection, resource_name, parent_id, object_id, data, forced)
+
+        last_modified = self.database.run(work)
+        result = orjson.loads(data)
+        result[self.id_field] = object_id
+        result[self.modified_field] = last_modified
+        return result
+
+    def _create(self, connection, resource_name, parent_id, object_id, data, forced) -> int:
+        current, now = self.lock_list(connection, resource_name, parent_id)
+        existing = self._read_live(connection, resource_name, parent_id, object_id)
+        if existing is not None:
+            raise UnicityError(self.id_field, existing)
+        stamp, list_stamp = self.next_timestamp(current, now, forced)
+        self._write_object(connection, resource_name, parent_id, object_id, stamp, data)
+        if list_stamp != current:
+            self._store_timestamp(connection, resource_name, parent_id, list_stamp)
+        return stamp
+
+    def _write_object(self, connection, resource_name, parent_id, object_id, stamp, data):
+        connection.execute(
+            self._upsert_object,
+            {"r": resource_name, "p": parent_id, "id": object_id, "ts": stamp, "data": data},
+        )
+
+    def update(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        obj: dict,
+        if_match: int | None = None,
+    ) -> dict:
+        data = self._split(obj)
+        forced = _forced_timestamp(obj.get(self.modified_field))
+
+        def work(connection: Connection) -> int:
+            return self._update(
+                connection, resource_name, parent_id, object_id, data, forced, if_match
+            )
+
+        last_modified = self.database.run(work)
+        result = orjson.loads(data)
+        result[self.id_field] = object_id
+        result[self.modified_field] = last_modified
+        return result
+
+    def _update(self, connection, resource_name, parent_id, object_id, data, forced, if_match):
+        current, now = self.lock_list(connection, resource_name, parent_id)
+        existing = self._read_live(connection, resource_name, parent_id, object_id)
+        if if_match is not None and (
+            existing is None or existing[self.modified_field] != if_match
+        ):
+            raise ModifiedMeanwhileError(existing)
+        if forced is not None and existing is not None:
+            if forced <= existing[self.modified_field]:
+                forced = None
+        stamp, list_stamp = self.next_timestamp(current, now, forced)
+        self._write_object(connection, resource_name, parent_id, object_id, stamp, data)
+        if list_stamp != current:
+            self._store_timestamp(connection, resource_name, parent_id, list_stamp)
+        return stamp
+
+    def delete(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        with_deleted: bool = True,
+        last_modified: int | None = None,
+        if_match: int | None = None,
+    ) -> dict:
+        forced = _forced_timestamp(last_modified)
+
+        def work(connection: Connection) -> int:
+            return self._delete(
+                connection, resource_name, parent_id, object_id, with_deleted, forced, if_match
+            )
+
+        stamp = self.database.run(work)
+        return self._tombstone(object_id, stamp)
+
+    def _tombstone(self, object_id: str, stamp: int) -> dict:
+        return {self.id_field: object_id, self.modified_field: stamp, self.deleted_field: True}
+
+    def _delete(self, connection, resource_name, parent_id, object_id, keep, forced, if_match):
+        current, now = self.lock_list(connection, resource_name, parent_id)
+        existing = self._read_live(connection, resource_name, parent_id, object_id)
+        if existing is None:
+            raise ObjectNotFoundError(message=f"Object {object_id!r} not found")
+        if if_match is not None and existing[self.modified_field] != if_match:
+            raise ModifiedMeanwhileError(existing)
+        if forced is not None and forced <= existing[self.modified_field]:
+            forced = None
+        stamp, list_stamp = self.next_timestamp(current, now, forced)
+        self.bury(connection, resource_name, [(parent_id, object_id, stamp)], keep)
+        if list_stamp != current:
+            self._store_timestamp(connection, resource_name, parent_id, list_stamp)
+        return stamp
+
+    def bury(
+        self,
+        connection: Connection,
+        resource_name: str,
+        entries: Sequence[tuple[str, str, int]],
+        keep: bool,
+    ) -> None:
+        """Turn the ``(parent_id, object_id, timestamp)`` objects into
+        tombstones (``keep``) or remove them."""
+        params = [
+            {"r": resource_name, "p": parent_id, "id": object_id, "ts": stamp}
+            for parent_id, object_id, stamp in entries
+        ]
+        if keep:
+            for param in params:
+                param["tombstone"] = TOMBSTONE_DATA
+        connection.execute(_BURY if keep else _REMOVE, params)
+
+    def delete_all(
+        self,
+        resource_name: str,
+        parent_id: str,
+        filters: Iterable[Filter] | None = None,
+        sorting: Iterable[Sort] | None = None,
+        pagination_rules: PaginationRules | None = None,
+        limit: int | None = None,
+        with_deleted: bool = True,
+    ) -> list[dict]:
+        if limit is not None and limit <= 0:
+            return []
+        selection = (
+            sa.select(objects.c.parent_id, objects.c.id)
+            .where(*self._where(resource_name, parent_id, filters, pagination_rules, False))
+            .order_by(*self._order_by(sorting))
+        )
+        if limit is not None:
+            selection = selection.limit(limit)
+
+        def work(connection: Connection) -> list[tuple[str, str, int]]:
+            lists, now = self.lock_lists(connection, resource_name, parent_id)
+            rows = connection.execute(selection).all()
+            entries = []
+            for row_parent, object_id in rows:
+                current = lists.get(row_parent)
+                stamp, _ = self.next_timestamp(current, now, None)
+                lists[row_parent] = stamp
+                entries.append((row_parent, object_id, stamp))
+            if entries:
+                self.bury(connection, resource_name, entries, with_deleted)
+                moved = {p: ts for p, _, ts in entries}
+                connection.execute(
+                    _UPSERT_TIMESTAMP,
+                    [{"r": resource_name, "p": p, "ts": ts} for p, ts in moved.items()],
+                )
+            if not with_deleted:
+                connection.execute(
+                    sa.delete(objects).where(
+                        objects.c.resource_name == resource_name,
+                        self._parent_clause(objects, parent_id),
+                        objects.c.deleted,
+                    )
+                )
+            return entries
+
+        entries = self.database.run(work)
+        return [self._tombstone(object_id, stamp) for _, object_id, stamp in entries]
+
+    def lock_lists(
+        self, connection, resource_name: str, parent_id: str
+    ) -> tuple[dict[str, int], int]:
+        """Lock the timestamps of the lists matching ``parent_id`` (a
+        prefix when it ends with ``*``); return them by parent id, and the
+        current time."""
+        statement = (
+            sa.select(timestamps.c.parent_id, timestamps.c.last_modified)
+            .where(
+                timestamps.c.resource_name == resource_name,
+                self._parent_clause(timestamps, parent_id),
+            )
+            .order_by(timestamps.c.parent_id)
+        )
+        if self.database.dialect == sql.POSTGRESQL:
+            statement = statement.with_for_update()
+        rows = connection.execute(statement).all()
+        return dict(rows), self.current_time(connection)
+
+    def current_time(self, connection: Connection) -> int:
+        """The current time in epoch milliseconds."""
+        return connection.execute(
+            sa.text(f"SELECT {self.now_sql}"), self.now_params()
+        ).scalar_one()
+
+    def purge_deleted(
+        self,
+        resource_name: str,
+        parent_id: str,
+        before: int | None = None,
+        max_retained: int | None = None,
+    ) -> int:
+        if before is not None and max_retained is not None:
+            raise ValueError("'before' and 'max_retained' are exclusive")
+        conditions = [
+            objects.c.resource_name == resource_name,
+            self._parent_clause(objects, parent_id),
+            objects.c.deleted,
+        ]
+        if before is not None:
+            statement = sa.delete(objects).where(*conditions, objects.c.last_modified < before)
+        elif max_retained is not None:
+            rank = (
+                sa.func.row_number()
+                .over(partition_by=objects.c.parent_id, order_by=objects.c.last_modified.desc())
+                .label("rank")
+            )
+            ranked = sa.select(objects.c.parent_id, objects.c.id, rank).where(*conditions)
+            ranked = ranked.subquery()
+            doomed = sa.select(ranked.c.parent_id, ranked.c.id).where(
+                ranked.c.rank > max(max_retained, 0)
+            )
+            statement = sa.delete(objects).where(
+                objects.c.resource_name == resource_name,
+                sa.tuple_(objects.c.parent_id, objects.c.id).in_(doomed),
+            )
+        else:
+            statement = sa.delete(objects).where(*conditions)
+        return self.database.run(lambda c: c.execute(statement).rowcount)
+
+    # WHERE and ORDER BY.
+
+    def _parent_clause(self, table, parent_id: str) -> ColumnElement:
+        column = table.c.parent_id
+        if not parent_id.endswith("*"):
+            return column == parent_id
+        prefix = parent_id[:-1]
+        if not prefix:
+            return _TRUE
+        successor = prefix_successor(prefix)
+        if successor is None:  # pragma: no cover - only U+10FFFF characters
+            return column >= prefix
+        return sa.and_(column >= prefix, column < successor)
+
+    def _where(
+        self,
+        resource_name: str,
+        parent_id: str,
+        filters: Iterable[Filter] | None,
+        pagination_rules: PaginationRules | None,
+        include_deleted: bool,
+    ) -> list[ColumnElement]:
+        clauses = [
+            objects.c.resource_name == resource_name,
+            self._parent_clause(objects, parent_id),
+        ]
+        if not include_deleted:
+            clauses.append(sa.not_(objects.c.deleted))
+        for filtr in filters or ():
+            clauses.append(self.filter_clause(filtr))
+        if pagination_rules:
+            clauses.append(
+                sa.or_(
+                    *(sa.and_(*(self.filter_clause(f) for f in rule)) for rule in pagination_rules)
+                )
+            )
+        return clauses
+
+    def _order_by(self, sorting: Iterable[Sort] | None) -> list[ColumnElement]:
+        terms: list[ColumnElement] = []
+        for sort in sorting or ():
+            descending = sort.direction < 0
+            if sort.field in (self.id_field, self.modified_field):
+                column = objects.c.id if sort.field == self.id_field else objects.c.last_modified
+                terms.append(column.desc() if descending else column.asc())
+            else:
+                terms.extend(self.dialect.order(field_parts(sort.field), descending))
+        return terms
+
+    def filter_clause(self, filtr: Filter) -> ColumnElement:
+        """SQL condition of one filter (semantics of
+        :class:`kinto.core.storage.Filter`)."""
+        field, op, value = filtr.field, filtr.operator, filtr.value
+        if field == self.id_field:
+            return _native_filter(objects.c.id, str, op, _coerce_id(value, op))
+        if field == self.modified_field:
+            return _native_filter(objects.c.last_modified, int, op, _coerce_timestamp(value, op))
+        dialect, parts = self.dialect, field_parts(field)
+        if op == COMPARISON.HAS:
+            present = dialect.present(parts)
+            return present if value else sa.not_(present)
+        if op == COMPARISON.LIKE:
+            return dialect.like(parts, value) if isinstance(value, str) else _FALSE
+        if op in (COMPARISON.CONTAINS, COMPARISON.CONTAINS_ANY):
+            items = list(value) if isinstance(value, list | tuple) else [value]
+            if not items:
+                # Every array holds all of no values; none holds any of them.
+                if op == COMPARISON.CONTAINS:
+                    return dialect.contains(parts, [], every=True)
+                return _FALSE
+            return dialect.contains(parts, items, every=op == COMPARISON.CONTAINS)
+        if op in (COMPARISON.IN, COMPARISON.EXCLUDE):
+            values = list(value) if isinstance(value, _SEQUENCES) else [value]
+            inside = dialect.member(parts, values) if values else _FALSE
+            if op == COMPARISON.IN:
+                return inside
+            return sa.not_(inside) if values else _TRUE
+        if op not in _COMPARE:
+            raise ValueError(f"Unsupported filter operator: {op!r}")
+        return dialect.compare(parts, op, value)
+
+
+def _coerce_id(value: Any, op: COMPARISON) -> Any:
+    """``id`` compares as a string: numbers become their JSON text."""
+    if isinstance(value, _SEQUENCES):
+        return [_coerce_id(v, op) for v in value]
+    if type(value) is int or type(value) is float:
+        return json.dumps(value)
+    return value
+
+
+def _coerce_timestamp(value: Any, op: COMPARISON) -> Any:
+    """``last_modified`` compares as an integer: digit strings become
+    integers."""
+    if isinstance(value, _SEQUENCES):
+        return [_coerce_timestamp(v, op) for v in value]
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return value
+
+
+def _native_kind(value: Any, kind: type) -> bool:
+    if kind is int:
+        return type(value) is int or type(value) is float
+    return type(value) is str
+
+
+def _native_filter(column, kind: type, op: COMPARISON, value: Any) -> ColumnElement:
+    """A filter on a column holding a value of ``kind`` in every row."""
+    representative = "" if kind is str else 0
+    if op == COMPARISON.HAS:
+        return _TRUE if value else _FALSE
+    if op == COMPARISON.LIKE:
+        if not isinstance(value, str):
+            return _FALSE
+        text = column if kind is str else sa.cast(column, sa.Text)
+        return text.ilike(like_escape(value), escape="\\")
+    if op in (COMPARISON.CONTAINS, COMPARISON.CONTAINS_ANY):
+        return _FALSE
+    if op in (COMPARISON.IN, COMPARISON.EXCLUDE):
+        values = value if isinstance(value, list) else [value]
+        natives = [v for v in values if _native_kind(v, kind)]
+        inside = column.in_(natives) if natives else _FALSE
+        if op == COMPARISON.IN:
+            return inside
+        return sa.not_(inside) if natives else _TRUE
+    compare = _COMPARE.get(op)
+    if compare is None:
+        raise ValueError(f"Unsupported filter operator: {op!r}")
+    if not _native_kind(value, kind):
+        # Another JSON type (or MISSING): decided by the type order.
+        decided = compare(sort_key(representative), sort_key(value))
+        return _TRUE if decided else _FALSE
+    return {
+        COMPARISON.LT: column < value,
+        COMPARISON.MAX: column <= value,
+        COMPARISON.GT: column > value,
+        COMPARISON.MIN: column >= value,
+        COMPARISON.EQ: column == value,
+        COMPARISON.NOT: column != value,
+    }[op]
+
+
+def _forced_timestamp(value: Any) -> int | None:
+    """A client-given ``last_modified`` is honoured only if it is an
+    integer (booleans excluded)."""
+    return value if type(value) is int else None
+
+
+_READ_TIMESTAMP = sa.text(
+    "SELECT last_modified FROM timestamps WHERE resource_name = :r AND parent_id = :p"
+)
+_UPSERT_TIMESTAMP = sa.text(
+    "INSERT INTO timestamps (resource_name, parent_id, last_modified) VALUES (:r, :p, :ts)"
+    " ON CONFLICT (resource_name, parent_id) DO UPDATE SET last_modified = excluded.last_modified"
+)
+_BURY = sa.text(
+    "UPDATE objects SET deleted = TRUE, last_modified = :ts, data = :tombstone"
+    " WHERE resource_name = :r AND parent_id = :p AND id = :id"
+)
+_REMOVE = sa.text("DELETE FROM objects WHERE resource_name = :r AND parent_id = :p AND id = :id")
