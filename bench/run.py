@@ -48,10 +48,16 @@ BACKENDS = {
         "permission": "kinto.core.permission.postgresql",
         "cache": "kinto.core.cache.postgresql",
     },
+    "sqlite": {
+        "storage": "kinto.core.storage.sqlite",
+        "permission": "kinto.core.permission.sqlite",
+        "cache": "kinto.core.cache.sqlite",
+    },
 }
 CACHE_BACKENDS = {
     "memory": "kinto.core.cache.memory",
     "postgresql": "kinto.core.cache.postgresql",
+    "sqlite": "kinto.core.cache.sqlite",
     "redis": "kinto.core.cache.redis",
 }
 
@@ -108,7 +114,11 @@ def parse_args(argv=None):
 
     backends = parser.add_argument_group("Kinto backends")
     backends.add_argument("--backend", choices=sorted(BACKENDS), default="memory")
-    backends.add_argument("--storage-url", default="", help="e.g. postgresql://u:p@host/db")
+    backends.add_argument(
+        "--storage-url",
+        default="",
+        help="e.g. postgresql://u:p@host/db; sqlite defaults to a file in the temporary folder",
+    )
     backends.add_argument("--permission-url", help="defaults to --storage-url")
     backends.add_argument("--cache-backend", choices=sorted(CACHE_BACKENDS))
     backends.add_argument("--cache-url", help="defaults to --storage-url")
@@ -121,8 +131,8 @@ def parse_args(argv=None):
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     if args.duration <= 0 or args.connections < 1:
         parser.error("--duration and --connections must be positive")
-    if args.backend != "memory" and not args.storage_url:
-        parser.error(f"--backend {args.backend} needs --storage-url")
+    if args.backend == "postgresql" and not args.storage_url:
+        parser.error("--backend postgresql needs --storage-url")
     return args
 
 
@@ -135,11 +145,14 @@ def waitress_settings(args) -> dict:
     }
 
 
-def backend_settings(args) -> dict:
+def backend_settings(args, workdir: Path | None = None) -> dict:
+    """``kinto.*_backend`` and ``kinto.*_url`` settings for the command line."""
     modules = dict(BACKENDS[args.backend])
     if args.cache_backend:
         modules["cache"] = CACHE_BACKENDS[args.cache_backend]
     storage_url = args.storage_url
+    if not storage_url and args.backend == "sqlite" and workdir is not None:
+        storage_url = f"sqlite:///{workdir / 'kinto.sqlite'}"
     urls = {
         "storage": storage_url,
         "permission": args.permission_url if args.permission_url is not None else storage_url,
@@ -156,7 +169,7 @@ def backend_settings(args) -> dict:
 
 def write_ini(directory: Path, args) -> Path:
     settings = {
-        **backend_settings(args),
+        **backend_settings(args, directory),
         "kinto.userid_hmac_secret": secrets.token_hex(32),
         "multiauth.policies": "basicauth",
         "kinto.bucket_create_principals": "system.Authenticated",
@@ -175,6 +188,14 @@ def kinto_command() -> list[str]:
         return [str(script)]
     found = shutil.which("kinto")
     return [found] if found else [sys.executable, "-m", "kinto"]
+
+
+def migrate(ini: Path) -> None:
+    """``kinto migrate`` on the temporary INI; its output is shown on failure only."""
+    command = [*kinto_command(), "migrate", "--ini", str(ini)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
 
 
 class Server:
@@ -312,9 +333,7 @@ def run(args) -> int:
     context = None
     try:
         if args.backend != "memory":
-            subprocess.run(
-                [*kinto_command(), "migrate", "--ini", str(ini)], check=True, timeout=300
-            )
+            migrate(ini)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         kinto.start()
         floor.start()
@@ -372,7 +391,13 @@ def run(args) -> int:
 
 
 def main(argv=None) -> int:
-    return run(parse_args(argv))
+    """Run the benchmark: 0 all good, 1 some requests failed, 2 could not run."""
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except (RuntimeError, OSError, scenarios.SetupError) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
