@@ -1,6 +1,7 @@
 """Records: ``/buckets/{bucket_id}/collections/{collection_id}/records[/{id}]``.
 
-Every records URL requires the parent collection to exist (404, errno 111).
+Every records URL requires the parent collection to exist (404, errno 111);
+it is read only when needed (an existing record implies its collection).
 Anonymous ``GET`` responses are cacheable per settings and the collection's
 ``cache_expires``. With schema validation on, records are validated against
 the collection ``schema`` and the bucket ``record:schema``, and stamped
@@ -20,17 +21,25 @@ class Record(Resource):
     plural_path = "/buckets/{bucket_id}/collections/{collection_id}/records"
     object_path = "/buckets/{bucket_id}/collections/{collection_id}/records/{id}"
 
-    collection: dict | None = None
+    _collection: dict | None = None
+
+    @property
+    def collection(self) -> dict:
+        """The parent collection, read once per request (404 errno 111 when
+        it is missing)."""
+        if self._collection is None:
+            bucket_id = self.matchdict["bucket_id"]
+            collection_id = self.matchdict["collection_id"]
+            try:
+                self._collection = self.storage.get(
+                    "collection", f"/buckets/{bucket_id}", collection_id
+                )
+            except ObjectNotFoundError:
+                raise schemas.missing_parent(collection_id, "collection") from None
+        return self._collection
 
     def check_parent_exists(self) -> None:
-        bucket_id = self.matchdict["bucket_id"]
-        collection_id = self.matchdict["collection_id"]
-        try:
-            self.collection = self.storage.get(
-                "collection", f"/buckets/{bucket_id}", collection_id
-            )
-        except ObjectNotFoundError:
-            raise schemas.missing_parent(collection_id, "collection") from None
+        self.collection  # noqa: B018 (raises when missing)
 
     def process_object(self, new: dict, old: dict | None = None) -> dict:
         if not schemas.validation_enabled(self.options.settings):
@@ -55,7 +64,7 @@ class Record(Resource):
             f"{bid}_{cid}_record_cache_expires_seconds",
             f"{bid}_record_cache_expires_seconds",
         )
-        collection_seconds = (self.collection or {}).get("cache_expires")
+        collection_seconds = self.collection.get("cache_expires")
         if type(collection_seconds) is int:
             seconds = collection_seconds if seconds is None else max(seconds, collection_seconds)
         return seconds

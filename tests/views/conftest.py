@@ -4,6 +4,8 @@
   ``secret``); ``alice_id``, ``bob_id``, ``carla_id`` their user ids on apps
   built with the root ``BASE_SETTINGS``.
 * ``principals(headers)``: the caller's principals, as the ``app`` sees them.
+* ``backend_calls``: the storage and permission calls of ``app``, counted
+  (see :class:`CountingBackend`).
 * A tree owned by alice on ``app``: ``bucket`` (``/buckets/b``),
   ``collection`` (``/buckets/b/collections/c``), ``group``
   (``/buckets/b/groups/g``, no members) and ``record``
@@ -87,3 +89,40 @@ def group(app, alice, bucket):
 @pytest.fixture
 def record(app, alice, collection):
     return app.put_json(RECORD, {"data": {"title": "a"}}, headers=alice).json["data"]
+
+
+class CountingBackend:
+    """Forwards everything to a real backend and records, in ``calls``, the
+    name of every method called on it (``"storage.get"``...). Calls a
+    backend makes on itself are not seen: this counts the round trips the
+    views ask for."""
+
+    def __init__(self, backend, label: str, calls: list[str]):
+        self._backend = backend
+        self._label = label
+        self._calls = calls
+
+    def __getattr__(self, name):
+        attribute = getattr(self._backend, name)
+        if not callable(attribute):
+            return attribute
+        label = f"{self._label}.{name}"
+        calls = self._calls
+
+        def counted(*args, **kwargs):
+            calls.append(label)
+            return attribute(*args, **kwargs)
+
+        return counted
+
+
+@pytest.fixture
+def backend_calls(app):
+    """Wrap ``app``'s storage and permission backends; return the list of
+    calls they receive (clear it before the request to measure)."""
+    calls: list[str] = []
+    registry = app.app.registry
+    registry.storage = CountingBackend(registry.storage, "storage", calls)
+    registry.permission = CountingBackend(registry.permission, "permission", calls)
+    registry.authorizer.permission = registry.permission
+    return calls

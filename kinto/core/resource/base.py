@@ -17,9 +17,11 @@ from pyramid import httpexceptions
 
 from kinto.core import errors, events, jsonutil, utils
 from kinto.core.authentication import EVERYONE
-from kinto.core.resource import caching, headers
+from kinto.core.resource import caching, headers, preconditions
 from kinto.core.storage import ObjectNotFoundError
 from kinto.core.storage.generators import Generator
+
+_NOBODY: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ class ResourceBase:
         self.plural_uri = self.plural_path.format_map(matchdict)
         self.parent_id = self.get_parent_id()
         self.object_id: str | None = matchdict.get("id")
+        #: ACL of the target object as read by the handler before a write
+        #: (``None`` when not read); see :meth:`store_permissions`.
+        self.acl: dict[str, set[str]] | None = None
 
     # Hooks.
 
@@ -75,8 +80,13 @@ class ResourceBase:
         return self.plural_uri.rsplit("/", 1)[0]
 
     def check_parent_exists(self) -> None:
-        """Raise 404 (errno 111) when the parent object is missing. Called
-        before authorization on writes, after it on reads. No-op here."""
+        """Raise 404 (errno 111) when the parent object is missing. No-op
+        here.
+
+        Plural handlers call it on every request (before authorization on
+        writes, after it on reads). Object handlers call it only when the
+        target object is missing: an existing object implies an existing
+        parent, since deleting a parent deletes its children."""
 
     def prepare_data(self, data: dict) -> dict:
         """Complete the ``data`` of a ``POST``/``PUT`` body that has one
@@ -135,22 +145,77 @@ class ResourceBase:
 
     # Permissions.
 
-    def store_permissions(self, uri: str, changes: dict[str, list] | None) -> None:
-        """Replace the listed permissions of ``uri`` and add the writer to
-        ``write`` (unless ``explicit_permissions`` is off)."""
-        if changes:
-            self.permission.replace_object_permissions(uri, changes)
-        if self.options.explicit_permissions:
-            self.permission.add_principal_to_ace(uri, "write", self.writer_principal())
+    def store_permissions(
+        self, uri: str, changes: dict[str, list] | None
+    ) -> dict[str, set[str]] | None:
+        """Write the ACL of ``uri`` after a write: the permissions named in
+        ``changes`` are replaced and the writer is added to ``write``
+        (unless ``explicit_permissions`` is off).
 
-    def visible_permissions(self, uri: str) -> dict[str, list[str]]:
-        """The ACL of ``uri`` if the caller is in its own ``write`` ACL, else
-        ``{}`` (resources.md §2.3)."""
-        acl = self.permission.get_object_permissions(uri)
+        Returns the ACL after the write when it is known without reading it
+        back, i.e. when ``changes`` names every permission of the resource
+        or the handler read the ACL before (:attr:`acl`); then only what
+        differs is written, in one call. Returns ``None`` otherwise.
+        """
+        writer = self.writer_principal() if self.options.explicit_permissions else None
+        before = self.acl
+        replaces_all = changes is not None and all(name in changes for name in self.permissions)
+        if replaces_all:
+            before = {}
+        elif before is None:
+            if changes:
+                self.permission.replace_object_permissions(uri, changes)
+            if writer is not None:
+                self.permission.add_principal_to_ace(uri, "write", writer)
+            return None
+        after = {name: set(principals) for name, principals in before.items()}
+        if changes:
+            for name, principals in changes.items():
+                after[name] = set(principals)
+        if writer is not None:
+            after.setdefault("write", set()).add(writer)
+        if replaces_all:
+            # Also empties stored entries left over from a previous object.
+            writes = after
+        else:
+            writes = {name: p for name, p in after.items() if p != before.get(name, _NOBODY)}
+        if writes:
+            self.permission.replace_object_permissions(
+                uri, {name: list(principals) for name, principals in writes.items()}
+            )
+        self.acl = {name: principals for name, principals in after.items() if principals}
+        return self.acl
+
+    def visible_permissions(
+        self, uri: str, acl: dict[str, set[str]] | None = None
+    ) -> dict[str, list[str]]:
+        """The ACL of ``uri`` (``acl`` when known, else read) if the caller
+        is in its own ``write`` ACL, else ``{}`` (resources.md §2.3)."""
+        if acl is None:
+            acl = self.permission.get_object_permissions(uri)
         writers = acl.get("write")
         if not writers or writers.isdisjoint(self.request.prefixed_principals):
             return {}
         return {name: sorted(principals) for name, principals in acl.items() if principals}
+
+    # Preconditions.
+
+    def check_preconditions(
+        self,
+        conditions: preconditions.Preconditions,
+        kind: preconditions.Kind,
+        timestamp: int | None,
+        exists: bool = True,
+        existing: dict | None = None,
+    ) -> None:
+        """:func:`~kinto.core.resource.preconditions.check`; a ``412`` about
+        a missing object carries the list timestamp (querying.md §7.1)."""
+        try:
+            preconditions.check(self.request, conditions, kind, timestamp, exists, existing)
+        except httpexceptions.HTTPPreconditionFailed as error:
+            if timestamp is None:
+                headers.set_timestamp(error, self.timestamp())
+            raise
 
     # Responses.
 
@@ -167,7 +232,10 @@ class ResourceBase:
         return response
 
     def set_cache_headers(self) -> None:
-        caching.set_cache_headers(self.request, self.request.response, self.cache_expires())
+        request = self.request
+        # Authenticated responses are never cacheable: skip the lookup.
+        expires = None if request.prefixed_userid is not None else self.cache_expires()
+        caching.set_cache_headers(request, request.response, expires)
 
     def notify(self, action: events.ACTIONS, timestamp: int, impacted: list) -> None:
         events.notify_resource_event(

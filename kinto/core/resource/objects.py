@@ -13,6 +13,7 @@ from kinto.core.resource.preconditions import ANY, Kind
 from kinto.core.storage import ModifiedMeanwhileError, ObjectNotFoundError, UnicityError
 
 RESPONSE_BEHAVIORS = ("full", "light", "diff")
+_ABSENT = object()
 _QUOTED_DIGITS = re.compile(r'^"?(\d+)"?$')
 
 
@@ -20,10 +21,17 @@ class ObjectViews:
     """Mixin of :class:`~kinto.core.resource.Resource` (needs the helpers of
     :class:`~kinto.core.resource.base.ResourceBase`)."""
 
-    def existing_or_404(self, object_id: str) -> dict:
+    def existing_or_parent(self, object_id: str) -> dict | None:
+        """The object to write, or ``None`` once its parent is known to
+        exist (see :meth:`check_parent_exists`)."""
+        existing = self.get_object(object_id)
+        if existing is None:
+            self.check_parent_exists()
+        return existing
+
+    def require_existing(self, existing: dict | None, object_id: str) -> dict:
         """The object to modify; when missing, 404 if the caller may read
         the list, else 401/403 (permissions.md §4)."""
-        existing = self.get_object(object_id)
         if existing is None:
             if not self.authorizer.is_allowed(self.request, "read", self.plural_uri):
                 self.authorizer.require(self.request, "write", self.object_uri(object_id))
@@ -34,8 +42,10 @@ class ObjectViews:
         if data is not None and "id" in data and data["id"] != object_id:
             errors.raise_invalid("body", "id", "Object id does not match existing object")
 
-    def object_response(self, obj: dict, uri: str, status: int = 200):
-        body = {"data": obj, "permissions": self.visible_permissions(uri)}
+    def object_response(self, obj: dict, uri: str, acl=None, status: int = 200):
+        """``{"data", "permissions"}`` with the timestamp headers; ``acl``
+        is the object's ACL when already known."""
+        body = {"data": obj, "permissions": self.visible_permissions(uri, acl)}
         return self.respond(body, obj[self.storage.modified_field], status=status)
 
     def write_conflict(self, error: ModifiedMeanwhileError):
@@ -57,12 +67,12 @@ class ObjectViews:
         conditions = preconditions.parse(request)
         uri = self.object_uri(object_id)
         self.authorizer.require(request, "read", uri)
-        self.check_parent_exists()
         obj = self.get_object(object_id)
         if obj is None:
+            self.check_parent_exists()
             self.raise_not_found(object_id)
         timestamp = obj[self.storage.modified_field]
-        preconditions.check(request, conditions, Kind.READ, timestamp, existing=obj)
+        self.check_preconditions(conditions, Kind.READ, timestamp, existing=obj)
         self.set_cache_headers()
         self.notify(ACTIONS.READ, timestamp, [obj])
         if fields:
@@ -74,19 +84,17 @@ class ObjectViews:
         request = self.request
         object_id = self.object_id
         self.validate_object_id(object_id)
-        self.check_parent_exists()
+        existing = self.existing_or_parent(object_id)
         envelope = schema.parse_envelope(self.json_body(), self.permissions)
         self.check_body_id(envelope.data, object_id)
         conditions = preconditions.parse(request)
         uri = self.object_uri(object_id)
-        existing = self.get_object(object_id)
         if conditions.if_none_match == ANY or existing is None:
             self.authorizer.require(request, "create", self.plural_uri)
         else:
             self.authorizer.require(request, "write", uri)
         timestamp = existing[self.storage.modified_field] if existing else None
-        preconditions.check(
-            request,
+        self.check_preconditions(
             conditions,
             Kind.CREATE_OR_REPLACE,
             timestamp,
@@ -103,8 +111,9 @@ class ObjectViews:
         new = {**new, "id": object_id}
         new = self.process_object(new, existing)
 
+        created = existing is None
         try:
-            if existing is None:
+            if created:
                 obj = self.storage.create(self.name, self.parent_id, new)
             else:
                 obj = self.storage.update(
@@ -121,22 +130,25 @@ class ObjectViews:
                 ) from e
             # Created meanwhile by someone else: replace it.
             self.authorizer.require(request, "write", uri)
-            existing = e.existing
+            existing, created = e.existing, False
             obj = self.storage.update(self.name, self.parent_id, object_id, new)
         except ModifiedMeanwhileError as e:
             raise self.write_conflict(e) from e
 
-        changes = None
-        if envelope.permissions is not None:
-            changes = patch.replace_permissions(self.permissions, envelope.permissions)
-        self.store_permissions(uri, changes)
+        if created or envelope.permissions is not None:
+            # Every permission is given: the stored ACL is not needed.
+            changes = patch.replace_permissions(self.permissions, envelope.permissions or {})
+        else:
+            changes = None
+            self.acl = self.permission.get_object_permissions(uri)
+        acl = self.store_permissions(uri, changes)
         if existing is None:
             action, impacted = ACTIONS.CREATE, [{"new": obj}]
         else:
             action, impacted = ACTIONS.UPDATE, [{"old": existing, "new": obj}]
         self.on_changed(action, impacted)
         self.notify(action, self.event_timestamp(obj, new), impacted)
-        return self.object_response(obj, uri, status=201 if existing is None else 200)
+        return self.object_response(obj, uri, acl, status=201 if existing is None else 200)
 
     def object_patch(self):
         """``PATCH``: plain JSON, JSON merge patch or JSON Patch, selected by
@@ -144,7 +156,7 @@ class ObjectViews:
         request = self.request
         object_id = self.object_id
         self.validate_object_id(object_id)
-        self.check_parent_exists()
+        existing = self.existing_or_parent(object_id)
         behavior = self.response_behavior()
         content_type = request.content_type
         body = self.json_body()
@@ -158,20 +170,16 @@ class ObjectViews:
             self.check_body_id(envelope.data, object_id)
         conditions = preconditions.parse(request)
         uri = self.object_uri(object_id)
-        existing = self.existing_or_404(object_id)
+        existing = self.require_existing(existing, object_id)
         self.authorizer.require(request, "write", uri)
-        preconditions.check(
-            request,
-            conditions,
-            Kind.MODIFY,
-            existing[self.storage.modified_field],
-            existing=existing,
+        modified_field = self.storage.modified_field
+        self.check_preconditions(
+            conditions, Kind.MODIFY, existing[modified_field], existing=existing
         )
 
-        modified_field = self.storage.modified_field
+        self.acl = acl = self.permission.get_object_permissions(uri)
         base = {k: v for k, v in existing.items() if k != modified_field}
         if operations is not None:
-            acl = self.permission.get_object_permissions(uri)
             current = {"read": (), "write": (), **acl}
             new, permission_changes = patch.apply_json_patch(base, current, operations)
             self.check_permission_names(permission_changes)
@@ -196,17 +204,17 @@ class ObjectViews:
         except ModifiedMeanwhileError as e:
             raise self.write_conflict(e) from e
 
-        self.store_permissions(uri, permission_changes)
+        acl = self.store_permissions(uri, permission_changes)
         impacted = [{"old": existing, "new": obj}]
         self.on_changed(ACTIONS.UPDATE, impacted)
         self.notify(ACTIONS.UPDATE, self.event_timestamp(obj, new), impacted)
 
         if behavior == "full":
-            return self.object_response(obj, uri)
-        data = {k: obj[k] for k in changes if k in obj and obj[k] != existing.get(k)}
+            return self.object_response(obj, uri, acl)
+        data = {k: obj[k] for k in changes if k in obj and obj[k] != existing.get(k, _ABSENT)}
         if behavior == "diff":
             data = {k: v for k, v in data.items() if v != changes.get(k)}
-        body = {"data": data, "permissions": self.visible_permissions(uri)}
+        body = {"data": data, "permissions": self.visible_permissions(uri, acl)}
         return self.respond(body, obj[modified_field])
 
     def object_delete(self):
@@ -215,18 +223,14 @@ class ObjectViews:
         request = self.request
         object_id = self.object_id
         self.validate_object_id(object_id)
-        self.check_parent_exists()
+        existing = self.existing_or_parent(object_id)
         last_modified = self.forced_last_modified()
         conditions = preconditions.parse(request)
         uri = self.object_uri(object_id)
-        existing = self.existing_or_404(object_id)
+        existing = self.require_existing(existing, object_id)
         self.authorizer.require(request, "write", uri)
-        preconditions.check(
-            request,
-            conditions,
-            Kind.MODIFY,
-            existing[self.storage.modified_field],
-            existing=existing,
+        self.check_preconditions(
+            conditions, Kind.MODIFY, existing[self.storage.modified_field], existing=existing
         )
         try:
             tombstone = self.storage.delete(

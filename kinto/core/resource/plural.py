@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from kinto.core import errors, jsonutil, utils
 from kinto.core.events import ACTIONS
-from kinto.core.resource import pagination, preconditions, querystring, schema
+from kinto.core.resource import pagination, patch, preconditions, querystring, schema
 from kinto.core.resource.preconditions import Kind
 from kinto.core.storage import COMPARISON, Filter, UnicityError
 
@@ -82,7 +82,7 @@ class PluralViews:
         ids = self.plural_access("read")
         self.check_parent_exists()
         timestamp = self.timestamp()
-        preconditions.check(request, conditions, Kind.READ, timestamp)
+        self.check_preconditions(conditions, Kind.READ, timestamp)
 
         response = request.response
         self.set_cache_headers()
@@ -137,7 +137,7 @@ class PluralViews:
                 return self.post_existing(existing, conditions)
 
         self.authorizer.require(request, "create", self.plural_uri)
-        preconditions.check(request, conditions, Kind.CREATE_OR_REPLACE, None, exists=False)
+        self.check_preconditions(conditions, Kind.CREATE_OR_REPLACE, None, exists=False)
         new = self.process_object(schema.clean_last_modified(data), None)
         try:
             obj = self.storage.create(
@@ -150,14 +150,16 @@ class PluralViews:
             return self.post_existing(existing, conditions)
 
         uri = self.object_uri(obj["id"])
-        self.store_permissions(uri, envelope.permissions)
+        # A new object: every permission is given, the stored ACL is not needed.
+        changes = patch.replace_permissions(self.permissions, envelope.permissions or {})
+        acl = self.store_permissions(uri, changes)
         impacted = [{"new": obj}]
         self.on_changed(ACTIONS.CREATE, impacted)
         timestamp = obj[self.storage.modified_field]
         if "last_modified" in new:
             timestamp = self.timestamp()
         self.notify(ACTIONS.CREATE, timestamp, impacted)
-        body = {"data": obj, "permissions": self.visible_permissions(uri)}
+        body = {"data": obj, "permissions": self.visible_permissions(uri, acl)}
         return self.respond(body, obj[self.storage.modified_field], status=201)
 
     def post_existing(self, existing: dict, conditions):
@@ -165,9 +167,7 @@ class PluralViews:
         uri = self.object_uri(existing["id"])
         self.authorizer.require(self.request, "read", uri)
         current = existing[self.storage.modified_field]
-        preconditions.check(
-            self.request, conditions, Kind.CREATE_OR_REPLACE, current, existing=existing
-        )
+        self.check_preconditions(conditions, Kind.CREATE_OR_REPLACE, current, existing=existing)
         self.notify(ACTIONS.READ, self.timestamp(), [existing])
         body = {"data": existing, "permissions": self.visible_permissions(uri)}
         return self.respond(body, current)
@@ -181,7 +181,7 @@ class PluralViews:
         conditions = preconditions.parse(request)
         ids = self.plural_access("write")
         timestamp = self.timestamp()
-        preconditions.check(request, conditions, Kind.MODIFY, timestamp)
+        self.check_preconditions(conditions, Kind.MODIFY, timestamp)
 
         limit = self.effective_limit(query.limit)
         rules, offset = None, 0

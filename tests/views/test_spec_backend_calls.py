@@ -1,0 +1,94 @@
+"""Backend round trips per request on the hot paths (a performance budget).
+
+Each test counts the storage and permission calls one request makes (the
+real memory backends behind a counting proxy) and asserts an upper bound,
+so that a redundant fetch shows up as a failure. Two of the calls of an
+authenticated request are the principals lookup (the user's groups and
+those of ``system.Authenticated``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.views.conftest import RECORD, RECORDS
+
+
+@pytest.fixture
+def records(app, alice, collection):
+    for i in range(20):
+        app.put_json(f"{RECORDS}/r{i}", {"data": {"n": i}}, headers=alice)
+
+
+def measure(backend_calls, request, *args, **kwargs):
+    backend_calls.clear()
+    request(*args, **kwargs)
+    return list(backend_calls)
+
+
+def test_reading_a_record_fetches_it_once_and_not_its_collection(
+    app, alice, record, backend_calls
+):
+    calls = measure(backend_calls, app.get, RECORD, headers=alice)
+    assert calls.count("storage.get") == 1, calls
+    assert len(calls) <= 5, calls
+
+
+def test_listing_a_page_of_records(app, alice, records, backend_calls):
+    calls = measure(backend_calls, app.get, f"{RECORDS}?_limit=10", headers=alice)
+    assert calls.count("storage.list_all") == 1, calls
+    assert len(calls) <= 6, calls
+
+
+def test_counting_records(app, alice, records, backend_calls):
+    calls = measure(backend_calls, app.head, RECORDS, headers=alice)
+    assert "storage.list_all" not in calls
+    assert len(calls) <= 6, calls
+
+
+def test_listing_with_object_level_access(app, alice, bob, bob_id, records, backend_calls):
+    app.patch_json(f"{RECORDS}/r3", {"permissions": {"read": [bob_id]}}, headers=alice)
+    calls = measure(backend_calls, app.get, RECORDS, headers=bob)
+    assert len(calls) <= 7, calls
+
+
+def test_creating_a_record_does_not_read_back_its_permissions(
+    app, alice, collection, backend_calls
+):
+    calls = measure(backend_calls, app.post_json, RECORDS, {"data": {"x": 1}}, headers=alice)
+    assert "permission.get_object_permissions" not in calls
+    assert len(calls) <= 6, calls
+
+
+def test_creating_a_record_with_put(app, alice, collection, backend_calls):
+    calls = measure(backend_calls, app.put_json, f"{RECORDS}/new", {}, headers=alice)
+    assert "permission.get_object_permissions" not in calls
+    assert len(calls) <= 7, calls
+
+
+def test_patching_a_record_with_if_match(app, alice, record, backend_calls):
+    headers = {**alice, "If-Match": f'"{record["last_modified"]}"'}
+    calls = measure(backend_calls, app.patch_json, RECORD, {"data": {"x": 2}}, headers=headers)
+    assert calls.count("storage.get") == 1, calls
+    assert calls.count("permission.get_object_permissions") == 1, calls
+    assert len(calls) <= 6, calls
+
+
+def test_json_patch_reads_the_acl_once(app, alice, bob_id, record, backend_calls):
+    operations = f'[{{"op": "add", "path": "/permissions/read/{bob_id}"}}]'
+    headers = {**alice, "Content-Type": "application/json-patch+json"}
+    calls = measure(backend_calls, app.patch, RECORD, operations, headers=headers)
+    assert calls.count("permission.get_object_permissions") == 1, calls
+    assert len(calls) <= 7, calls
+
+
+def test_replacing_a_record_with_put(app, alice, record, backend_calls):
+    calls = measure(backend_calls, app.put_json, RECORD, {"data": {"x": 3}}, headers=alice)
+    assert calls.count("storage.get") == 1, calls
+    assert len(calls) <= 6, calls
+
+
+def test_deleting_a_record(app, alice, record, backend_calls):
+    calls = measure(backend_calls, app.delete, RECORD, headers=alice)
+    assert calls.count("storage.get") == 1, calls
+    assert len(calls) <= 6, calls
