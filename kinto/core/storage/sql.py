@@ -348,11 +348,7 @@ class SQLStorage(StorageBase):
         def work(connection: Connection) -> int:
             return self._create(connection, resource_name, parent_id, object_id, data, forced)
 
-        last_modified = self.database.run(work)
-        result = orjson.loads(data)
-        result[self.id_field] = object_id
-        result[self.modified_field] = last_modified
-        return result
+        return self._object(object_id, self.database.run(work), data)
 
     def _create(self, connection, resource_name, parent_id, object_id, data, forced) -> int:
         current, now = self.lock_list(connection, resource_name, parent_id)
@@ -387,11 +383,7 @@ class SQLStorage(StorageBase):
                 connection, resource_name, parent_id, object_id, data, forced, if_match
             )
 
-        last_modified = self.database.run(work)
-        result = orjson.loads(data)
-        result[self.id_field] = object_id
-        result[self.modified_field] = last_modified
-        return result
+        return self._object(object_id, self.database.run(work), data)
 
     def _update(self, connection, resource_name, parent_id, object_id, data, forced, if_match):
         current, now = self.lock_list(connection, resource_name, parent_id)

@@ -10,9 +10,16 @@ added) and invoked *without tweens*, in order, so that all of them share:
 * the identity, computed once for the whole batch (permissions.md §2).
 
 A subrequest error (4xx) is embedded in the responses; a 5xx makes the whole
-batch fail with that response, which aborts the transaction. A 409
-(integrity conflict) dooms the transaction, as a failed SQL statement does
-in the reference server: the batch answers 200 but nothing is committed.
+batch fail with that response, which aborts the transaction.
+
+What a client is told was stored is stored: each writing subrequest runs
+within a ``transaction.savepoint()``; when it fails (4xx), the savepoint is
+rolled back, undoing its own writes (and dropping its events) while the
+writes of the other subrequests stay. When a data manager of the transaction
+cannot roll back to a savepoint, a failed write is embedded as before unless
+it is a 409 (an integrity conflict may have left partial writes or a failed
+database transaction): then the whole batch answers that 409 and nothing is
+committed, rather than reporting earlier writes as done.
 """
 
 from __future__ import annotations
@@ -27,9 +34,12 @@ from pyramid_tm import is_tm_active
 
 from kinto.core import errors, jsonutil, utils
 from kinto.core.authentication import IDENTITY_ENVIRON_KEY
+from kinto.core.events import EVENTS_KEY
 from kinto.core.services import Service
 
 VALID_METHODS = ("GET", "HEAD", "DELETE", "TRACE", "POST", "PUT", "PATCH")
+#: Subrequests that do not write, run without a savepoint.
+READ_METHODS = frozenset(("GET", "HEAD", "TRACE", "OPTIONS"))
 REQUEST_FIELDS = frozenset(("method", "path", "headers", "body"))
 PAYLOAD_FIELDS = frozenset(("defaults", "requests"))
 DEFAULT_MAX_REQUESTS = 25
@@ -265,15 +275,57 @@ def _response_body(method: str, response) -> Any:
     return raw.decode(response.charset or "utf-8", "replace")
 
 
+class _Savepoint:
+    """A savepoint of the batch transaction and of the pending events,
+    taken before a writing subrequest."""
+
+    def __init__(self, request) -> None:
+        txn = request.tm.get()
+        # Asking a data manager without savepoint support for a savepoint
+        # would make the transaction fail: check first.
+        resources = getattr(txn, "_resources", ())
+        supported = all(_has_savepoints(resource) for resource in resources)
+        self.savepoint = txn.savepoint() if supported else None
+        self.bound_data = request.bound_data
+        pending = self.bound_data.get(EVENTS_KEY) or {}
+        self.events = {key: len(entry[1]) for key, entry in pending.items()}
+
+    def rollback(self) -> bool:
+        """Undo what happened since; False if a data manager cannot."""
+        if self.savepoint is None:
+            return False
+        self.savepoint.rollback()
+        pending = self.bound_data.get(EVENTS_KEY)
+        if pending:
+            for key in list(pending):
+                if key not in self.events:
+                    del pending[key]
+                else:
+                    del pending[key][1][self.events[key] :]
+        return True
+
+
+def _has_savepoints(data_manager) -> bool:
+    try:
+        data_manager.savepoint  # noqa: B018 (a property that may raise)
+    except AttributeError:
+        return False
+    return True
+
+
 def post_batch(request):
     """Run the subrequests in order and return their responses."""
     _check_content_type(request)
     specs = validate_payload(utils.json_body(request), _max_requests(request.registry.settings))
     context = _BatchContext(request)
+    transactional = is_tm_active(request)
     responses = []
     for spec in specs:
         method = spec.get("method", "GET")
         path = spec["path"]
+        savepoint = None
+        if transactional and method not in READ_METHODS:
+            savepoint = _Savepoint(request)
         for _ in range(MAX_REDIRECTS + 1):
             subrequest = context.build(method, path, spec.get("headers"), spec.get("body"))
             response = _invoke(request, subrequest)
@@ -286,8 +338,10 @@ def post_batch(request):
         if status >= 500:
             # The whole batch fails with this error: pyramid_tm aborts.
             return response
-        if status == 409 and is_tm_active(request):
-            request.tm.doom()
+        if status >= 400 and savepoint is not None and not savepoint.rollback():
+            if status == 409:
+                # Earlier writes cannot be kept apart from this one's.
+                return response
         responses.append(
             {
                 "status": status,
