@@ -262,11 +262,12 @@ def get_database(settings: Mapping[str, Any], prefix: str) -> Database:
     return database
 
 
-def dispose_all(database: str | None = None) -> None:
+def dispose_all(database: str | None = None, close: bool = True) -> None:
     """Forget the shared databases (every one, or those whose URL names
     ``database``, e.g. a SQLite file path) and close their pooled
-    connections (tests, forked processes)."""
-    disposed = engines.dispose_engines(database)
+    connections (tests); in a forked process, ``close=False`` leaves the
+    parent's connections alone."""
+    disposed = engines.dispose_engines(database, close=close)
     with _databases_lock:
         for key in [key for key in _databases if key[0] in disposed]:
             del _databases[key]

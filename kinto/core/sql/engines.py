@@ -156,17 +156,18 @@ def get_engine(settings: Mapping[str, Any], prefix: str) -> tuple[Engine, str]:
     return engine, dialect
 
 
-def dispose_engines(database: str | None = None) -> list[Engine]:
+def dispose_engines(database: str | None = None, close: bool = True) -> list[Engine]:
     """Close the pooled connections of the shared engines (of every engine,
     or of those whose URL names ``database``) and forget them; return
-    them. For tests and forked processes."""
+    them. For tests, and in a forked process with ``close=False`` (the
+    parent's connections are left to the parent)."""
     with _engines_lock:
         doomed = [
             key for key, engine in _engines.items() if database in (None, engine.url.database)
         ]
         engines = [_engines.pop(key) for key in doomed]
     for engine in engines:
-        engine.dispose()
+        engine.dispose(close=close)
     return engines
 
 

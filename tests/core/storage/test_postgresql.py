@@ -1,11 +1,15 @@
 """The storage conformance suite on PostgreSQL (this worker's database),
 plus what is specific to the PostgreSQL backend."""
 
+import multiprocessing
+
 import pytest
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
+from sqlalchemy import event
 
-from kinto.core.storage import postgresql
+from kinto.core import sql
+from kinto.core.storage import COMPARISON, Filter, ModifiedMeanwhileError, Sort, postgresql
 from kinto.core.storage.testing import StorageTest
 from tests.sql_support import postgresql_url  # noqa: F401
 
@@ -25,3 +29,177 @@ def load(**settings):
 def test_a_sqlite_url_is_refused(tmp_path):
     with pytest.raises(ConfigurationError, match="postgresql"):
         load(storage_url=f"sqlite:///{tmp_path}/x.db")
+
+
+@pytest.fixture
+def storage(postgresql_url):  # noqa: F811
+    backend = load(storage_url=postgresql_url)
+    backend.flush()
+    yield backend
+    backend.flush()
+
+
+@pytest.fixture
+def statements(storage):
+    """The SQL statements the backend sends, recorded while the test runs."""
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    engine = storage.database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(engine, "before_cursor_execute", record)
+
+
+class TestRoundTrips:
+    """Each request-level operation is one statement (the failure paths may
+    read again)."""
+
+    def test_create_update_delete_and_reads_are_one_statement_each(self, storage, statements):
+        def count(operation):
+            statements.clear()
+            result = operation()
+            assert len(statements) == 1, statements
+            return result
+
+        obj = count(lambda: storage.create("record", "/p", {"title": "a"}))
+        count(lambda: storage.get("record", "/p", obj["id"]))
+        obj = count(
+            lambda: storage.update(
+                "record", "/p", obj["id"], {"title": "b"}, if_match=obj["last_modified"]
+            )
+        )
+        count(lambda: storage.update("record", "/p", obj["id"], {"title": "c"}))
+        count(lambda: storage.list_all("record", "/p", sorting=[Sort("last_modified", -1)]))
+        count(lambda: storage.count_all("record", "/p"))
+        count(lambda: storage.resource_timestamp("record", "/p"))
+        count(lambda: storage.delete("record", "/p", obj["id"]))
+
+
+def explain(storage, operation) -> str:
+    """The query plan of the statement ``operation`` sends."""
+    captured = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        captured.append((statement, parameters))
+
+    engine = storage.database.engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        operation()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    statement, parameters = captured[-1]
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("EXPLAIN " + statement, parameters).all()
+    return "\n".join(row[0] for row in rows)
+
+
+@pytest.fixture(scope="module")
+def big_list(postgresql_url):  # noqa: F811
+    backend = load(storage_url=postgresql_url)
+    backend.flush()
+
+    def fill(connection):
+        connection.exec_driver_sql(
+            "INSERT INTO objects (resource_name, parent_id, id, last_modified, deleted, data)"
+            " SELECT 'record', '/big', 'r' || n, 1000000 + n, FALSE,"
+            " jsonb_build_object('n', n, 'category', 'c' || mod(n, 10))"
+            " FROM generate_series(1, 50000) AS n"
+        )
+        connection.exec_driver_sql("INSERT INTO timestamps VALUES ('record', '/big', 1050000)")
+        connection.exec_driver_sql("ANALYZE objects")
+
+    backend.database.run(fill)
+    yield backend
+    backend.flush()
+
+
+class TestIndexes:
+    """At scale, a page, ``_since`` and a single read only touch the rows
+    they return (index scans, no sort of the whole list)."""
+
+    def test_first_page_in_timestamp_order_reads_the_index(self, big_list):
+        plan = explain(
+            big_list,
+            lambda: big_list.list_all(
+                "record", "/big", sorting=[Sort("last_modified", -1)], limit=10
+            ),
+        )
+        assert "objects_list_last_modified" in plan
+        assert "Sort" not in plan
+
+    def test_since_near_the_end_reads_the_index(self, big_list):
+        since = [Filter("last_modified", 1049990, COMPARISON.GT)]
+        plan = explain(
+            big_list,
+            lambda: big_list.list_all(
+                "record", "/big", filters=since, sorting=[Sort("last_modified", -1)], limit=100
+            ),
+        )
+        assert "objects_list_last_modified" in plan
+        assert "Seq Scan" not in plan
+
+    def test_single_read_uses_the_primary_key(self, big_list):
+        plan = explain(big_list, lambda: big_list.get("record", "/big", "r123"))
+        assert "objects_pkey" in plan
+        assert "Seq Scan" not in plan
+
+    def test_listed_objects_come_back_whole(self, big_list):
+        page = big_list.list_all("record", "/big", sorting=[Sort("last_modified", -1)], limit=2)
+        assert page == [
+            {"id": "r50000", "last_modified": 1050000, "n": 50000, "category": "c0"},
+            {"id": "r49999", "last_modified": 1049999, "n": 49999, "category": "c9"},
+        ]
+
+
+def _process_writer(url, barrier, object_id, expected, count, results):
+    """In another process: write ``count`` objects in one list, then try a
+    conditional update of ``object_id`` expecting ``expected``."""
+    sql.dispose_all(close=False)  # the parent's pooled connections
+    storage = load(storage_url=url)
+    barrier.wait()
+    stamps = [storage.create("record", "/processes", {})["last_modified"] for _ in range(count)]
+    barrier.wait()
+    try:
+        storage.update("record", "/processes", object_id, {"won": True}, if_match=expected)
+        won = True
+    except ModifiedMeanwhileError:
+        won = False
+    results.put((stamps, won))
+
+
+class TestSeveralProcesses:
+    processes = 3
+    writes = 30
+
+    def test_processes_sharing_a_database_get_unique_ordered_timestamps(
+        self,
+        storage,
+        postgresql_url,  # noqa: F811
+    ):
+        contested = storage.create("record", "/processes", {"id": "contested"})
+        context = multiprocessing.get_context("fork")
+        barrier = context.Barrier(self.processes)
+        results = context.Queue()
+        args = (postgresql_url, barrier, "contested", contested["last_modified"], self.writes)
+        workers = [
+            context.Process(target=_process_writer, args=(*args, results))
+            for _ in range(self.processes)
+        ]
+        for worker in workers:
+            worker.start()
+        outcomes = [results.get(timeout=120) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=30)
+
+        stamps = []
+        for written, _ in outcomes:
+            assert written == sorted(set(written))
+            stamps.extend(written)
+        assert len(set(stamps)) == self.processes * self.writes
+        assert [won for _, won in outcomes].count(True) == 1
+        listed = storage.list_all("record", "/processes", sorting=[Sort("last_modified", 1)])
+        assert storage.resource_timestamp("record", "/processes") == listed[-1]["last_modified"]
