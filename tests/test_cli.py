@@ -342,7 +342,8 @@ def test_purge_deleted_with_zero_removes_every_tombstone(app_ini):
     assert storage.get("record", "/buckets/a/collections/c", "alive")["id"] == "alive"
 
 
-def test_create_user_needs_the_accounts_plugin(app_ini, capsys):
+def test_create_user_needs_the_accounts_plugin(app_ini, capsys, monkeypatch):
+    monkeypatch.setenv("KINTO_INCLUDES", "kinto.plugins.flush")
     args = ["create-user", "--ini", str(app_ini), "-u", "alice", "-p", "s3cret"]
 
     assert main(args) == cli.EXIT_ACCOUNTS_DISABLED
