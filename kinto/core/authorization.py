@@ -251,11 +251,7 @@ def forbidden(request) -> httpexceptions.HTTPException:
 
 
 def groupfinder(userid: str, request) -> list[str]:
-    """Group principals of ``userid`` (and of every authenticated user)
-    from the permission backend."""
+    """Group principals of ``userid`` and of every authenticated user, in
+    one permission backend call."""
     backend = request.registry.permission
-    principals = backend.get_user_principals(userid)
-    everybody = backend.get_user_principals(AUTHENTICATED)
-    if everybody:
-        principals = principals | everybody
-    return sorted(principals)
+    return sorted(backend.get_users_principals((userid, AUTHENTICATED)))
