@@ -12,11 +12,11 @@ $(PYTHON):
 	$(PIP) install --quiet --upgrade pip
 
 $(STAMP): $(PYTHON) pyproject.toml
-	$(PIP) install --quiet -e ".[postgresql,redis]"
+	$(PIP) install --quiet -e ".[postgresql,redis,monitoring,openid]"
 	touch $(STAMP)
 
 $(TEST_STAMP): $(STAMP)
-	$(PIP) install --quiet -e ".[postgresql,redis,test]"
+	$(PIP) install --quiet -e ".[postgresql,redis,monitoring,openid,test]"
 	touch $(TEST_STAMP)
 
 install: $(STAMP)
