@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import sqlalchemy.exc
+import sqlalchemy.pool
 import transaction
 from pyramid.settings import asbool
 from pyramid.threadlocal import get_current_request
@@ -84,10 +85,21 @@ class Database:
     the backends using the same engine: get them with :func:`get_database`.
     """
 
-    def __init__(self, engine: Engine, dialect: str, transaction_per_request: bool = True):
+    def __init__(
+        self,
+        engine: Engine,
+        dialect: str,
+        transaction_per_request: bool = True,
+        max_backlog: int | None = None,
+    ):
         self.engine = engine
         self.dialect = dialect
         self.transaction_per_request = transaction_per_request
+        #: Most threads allowed to wait for a pooled connection at once
+        #: (None or negative: no limit); beyond, BackendError at once.
+        self.max_backlog = None if max_backlog is None or max_backlog < 0 else max_backlog
+        self._waiting = 0
+        self._waiting_lock = threading.Lock()
         self._write_options = {engines.BEGIN_OPTION: "IMMEDIATE"}
         self._read_options = {engines.BEGIN_OPTION: "DEFERRED"}
 
@@ -127,7 +139,7 @@ class Database:
         for attempt in (1, 2):
             committing = False
             try:
-                with self.engine.connect() as connection:
+                with self._checkout(self.engine.connect) as connection:
                     connection.execution_options(**options)
                     with connection.begin() as trans:
                         result = work(connection)
@@ -203,7 +215,9 @@ class Database:
         session = Session(bind=self.engine, expire_on_commit=False)
         options = self._write_options if joined.write else self._read_options
         try:
-            joined.connection = session.connection(execution_options=options)
+            joined.connection = self._checkout(
+                lambda: session.connection(execution_options=options)
+            )
         except BaseException as e:
             session.close()
             if isinstance(e, sqlalchemy.exc.SQLAlchemyError):
@@ -212,6 +226,23 @@ class Database:
         joined.session = session
         joined.joined = False
         joined.changed = False
+
+    def _checkout(self, acquire: Callable[[], T]) -> T:
+        """``acquire()`` a pooled connection, unless the pool is exhausted
+        and ``max_backlog`` threads already wait for one."""
+        pool = self.engine.pool
+        if self.max_backlog is None or not isinstance(pool, sqlalchemy.pool.QueuePool):
+            return acquire()
+        capacity = pool.size() + max(getattr(pool, "_max_overflow", 0), 0)
+        with self._waiting_lock:
+            if self._waiting >= self.max_backlog and pool.checkedout() >= capacity:
+                raise BackendError(message="Too many requests waiting for a database connection")
+            self._waiting += 1
+        try:
+            return acquire()
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
 
     def _drop_session(self, joined: _Joined) -> None:
         session = joined.session
@@ -254,11 +285,13 @@ def get_database(settings: Mapping[str, Any], prefix: str) -> Database:
     shared with the backends using the same URL and options."""
     engine, dialect = engines.get_engine(settings, prefix)
     per_request = asbool(settings.get("transaction_per_request", True))
+    backlog = settings.get(prefix + "max_backlog")
+    backlog = None if backlog in (None, "") else int(backlog)
     key = (engine, per_request)
     with _databases_lock:
         database = _databases.get(key)
         if database is None:
-            database = _databases[key] = Database(engine, dialect, per_request)
+            database = _databases[key] = Database(engine, dialect, per_request, backlog)
     return database
 
 

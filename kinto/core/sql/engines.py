@@ -14,8 +14,10 @@ Supported URLs:
 Pool settings read (all optional, values may be strings):
 ``<prefix>pool_size``, ``<prefix>max_overflow``, ``<prefix>pool_recycle``,
 ``<prefix>pool_timeout``, ``<prefix>pool_pre_ping``, ``<prefix>poolclass``
-(dotted name, e.g. ``sqlalchemy.pool.NullPool``), ``<prefix>max_backlog``
-(see :class:`kinto.core.sql.database.Database`), ``<prefix>echo``; SQLite
+(dotted name, e.g. ``sqlalchemy.pool.NullPool``), ``<prefix>echo``,
+``<prefix>max_backlog`` (most threads waiting for a connection, beyond
+which requests fail at once with a 503; -1, the default, for no limit: see
+:class:`kinto.core.sql.database.Database`); SQLite
 only: ``<prefix>busy_timeout`` (seconds, default 10); PostgreSQL only:
 ``<prefix>connect_timeout`` (seconds, default 5).
 """

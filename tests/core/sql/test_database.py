@@ -264,3 +264,57 @@ class TestPostgreSQLRecovery:
         with current_request() as request, pytest.raises(BackendError), request.tm:
             database.run(lambda c: c.exec_driver_sql("SELECT 1"))
         assert database.ping() is False
+
+
+class TestPoolLimits:
+    def hold_the_only_connection(self, database):
+        """Start a thread holding the pool's only connection; return the
+        event that releases it and the thread."""
+        taken, release = threading.Event(), threading.Event()
+
+        def hold(connection):
+            taken.set()
+            release.wait(10)
+
+        holder = threading.Thread(target=lambda: database.run(hold, write=False))
+        holder.start()
+        taken.wait(10)
+        return release, holder
+
+    def test_exhausted_pool_is_a_backend_error_after_the_pool_timeout(self, sqlite_url):
+        database = sql.get_database(
+            {
+                "storage_url": sqlite_url,
+                "storage_pool_size": "1",
+                "storage_max_overflow": "0",
+                "storage_pool_timeout": "0.2",
+            },
+            "storage_",
+        )
+        release, holder = self.hold_the_only_connection(database)
+        try:
+            with pytest.raises(BackendError):
+                database.run(lambda c: None, write=False)
+        finally:
+            release.set()
+            holder.join()
+        assert database.run(lambda c: 1, write=False) == 1
+
+    def test_max_backlog_refuses_waiting_beyond_it_at_once(self, sqlite_url):
+        database = sql.get_database(
+            {
+                "storage_url": sqlite_url,
+                "storage_pool_size": 1,
+                "storage_max_overflow": 0,
+                "storage_pool_timeout": 30,
+                "storage_max_backlog": 0,
+            },
+            "storage_",
+        )
+        release, holder = self.hold_the_only_connection(database)
+        try:
+            with pytest.raises(BackendError, match="waiting"):
+                database.run(lambda c: None, write=False)
+        finally:
+            release.set()
+            holder.join()
