@@ -17,7 +17,7 @@ from pyramid import httpexceptions
 
 from kinto.core import errors, events, jsonutil, utils
 from kinto.core.authentication import EVERYONE
-from kinto.core.resource import caching, headers, preconditions
+from kinto.core.resource import caching, headers, preconditions, schema
 from kinto.core.storage import ObjectNotFoundError
 from kinto.core.storage.generators import Generator
 
@@ -243,4 +243,7 @@ class ResourceBase:
         )
 
     def json_body(self) -> Any:
-        return utils.json_body(self.request)
+        """The parsed request body (400 on invalid JSON or NUL characters)."""
+        body = utils.json_body(self.request)
+        schema.check_no_nul(self.request.body, body)
+        return body

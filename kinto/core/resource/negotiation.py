@@ -25,10 +25,16 @@ def check_accept(request) -> None:
         )
 
 
+def content_type(request) -> str:
+    """The request media type, lower-cased, without parameters (``""`` when
+    absent)."""
+    return request.content_type.lower()
+
+
 def check_content_type(request, allowed: Sequence[str]) -> None:
     """415 unless the request has no ``Content-Type`` or one of ``allowed``
-    (parameters such as ``charset`` are ignored)."""
-    content_type = request.content_type
+    (case-insensitive; parameters such as ``charset`` are ignored)."""
+    content_type = request.content_type.lower()
     if content_type and content_type not in allowed:
         description = f"Content-Type header should be one of {list(allowed)}"
         raise errors.json_invalid_error(

@@ -7,7 +7,7 @@ import re
 
 from kinto.core import errors
 from kinto.core.events import ACTIONS
-from kinto.core.resource import patch, preconditions, querystring, schema
+from kinto.core.resource import negotiation, patch, preconditions, querystring, schema
 from kinto.core.resource.plural import project
 from kinto.core.resource.preconditions import ANY, Kind
 from kinto.core.storage import ModifiedMeanwhileError, ObjectNotFoundError, UnicityError
@@ -158,7 +158,7 @@ class ObjectViews:
         self.validate_object_id(object_id)
         existing = self.existing_or_parent(object_id)
         behavior = self.response_behavior()
-        content_type = request.content_type
+        content_type = negotiation.content_type(request)
         body = self.json_body()
         operations = envelope = None
         if content_type == patch.JSON_PATCH:

@@ -78,12 +78,16 @@ def pagination_rules(sorting: list[Sort], last_object: dict[str, Any]) -> Pagina
 
 def next_page_url(request, limit: int, token: str) -> str:
     """Absolute URL of the next page: the request URL with every original
-    parameter, ``_limit`` and ``_token`` (honours ``http_scheme`` and
-    ``http_host``)."""
+    parameter, ``_limit`` and ``_token``. Scheme and host are the request's
+    (``http_scheme``/``http_host`` apply), a default port left out."""
     settings = request.registry.settings
-    scheme = settings.get("http_scheme") or request.scheme
-    host = settings.get("http_host") or request.host
+    scheme = settings.get("http_scheme")
+    host = settings.get("http_host")
+    if scheme or host:
+        origin = f"{scheme or request.scheme}://{host or request.host}"
+    else:
+        origin = request.host_url
     params = [(k, v) for k, v in request.GET.items() if k not in ("_limit", "_token")]
     params.append(("_limit", str(limit)))
     params.append(("_token", token))
-    return f"{scheme}://{host}{request.path}?{urlencode(params)}"
+    return f"{origin}{request.path}?{urlencode(params)}"

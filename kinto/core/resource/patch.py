@@ -27,6 +27,7 @@ JSON_PATCH = "application/json-patch+json"
 JSON_PATCH_OPERATIONS = frozenset(("test", "add", "remove", "replace", "move", "copy"))
 _OPERATION_KEYS = frozenset(("op", "path", "from", "value"))
 _PATH = re.compile(r"(/\w*)+")
+_DOCUMENT_DUMP = re.compile(r" in [\[{].*$", re.DOTALL)
 
 #: Permissions as stored/returned: ``{name: set of principals}``.
 Permissions = dict[str, set[str]]
@@ -120,7 +121,8 @@ def apply_json_patch(
     try:
         result = jsonpatch.apply_patch(document, prepared)
     except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as e:
-        _invalid(f"JSON Patch operation failed: {e}")
+        # Pointer errors end with the whole document: keep the ACL out.
+        _invalid(f"JSON Patch operation failed: {_DOCUMENT_DUMP.sub('', str(e))}")
     except (TypeError, KeyError, IndexError, ValueError) as e:
         _invalid(f"JSON Patch operation failed: {e}")
     if not isinstance(result, dict) or not isinstance(result.get("data"), dict):

@@ -127,7 +127,7 @@ class PluralViews:
         envelope = schema.parse_envelope(self.json_body(), self.permissions)
         data = self.prepare_data(dict(envelope.data)) if envelope.data is not None else {}
         object_id = data.get("id")
-        if object_id is not None:
+        if "id" in data:
             self.validate_object_id(object_id)
         conditions = preconditions.parse(request)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kinto.core import errors, utils
+from kinto.core.resource import schema
 from kinto.core.storage import COMPARISON, Filter, Sort
 
 ID_FIELD = "id"
@@ -92,6 +93,15 @@ def parse_list_query(
 
 def _invalid(name: str | None, description: str) -> None:
     errors.raise_invalid(location="querystring", name=name, description=description)
+
+
+def _native(param: str, raw: str) -> Any:
+    """JSON-coerce a value; 400 when it decodes to text holding NUL (only
+    possible through a ``\\u0000`` escape)."""
+    value = utils.native_value(raw)
+    if "\\u0000" in raw and schema.contains_nul(value):
+        _invalid(param, "Invalid character 0x00")
+    return value
 
 
 def _check_field(param: str, field_name: str, known: set[str] | None) -> None:
@@ -183,7 +193,7 @@ def _parse_filter(
         if field_name == MODIFIED_FIELD:
             items = [_as_timestamp(param, item, now) for item in value.split(",")]
             return Filter(field_name, items, operator)
-        items = [utils.native_value(item) for item in value.split(",")]
+        items = [_native(param, item) for item in value.split(",")]
         if field_name == ID_FIELD and not all(isinstance(item, str) for item in items):
             _invalid(param, f"Invalid value for {param}")
         return Filter(field_name, items, operator)
@@ -191,7 +201,7 @@ def _parse_filter(
     if operator in _ARRAY_OPERATORS:
         if field_name in (ID_FIELD, MODIFIED_FIELD):
             _invalid(param, f"Field '{field_name}' is not an array")
-        parsed = utils.native_value(value)
+        parsed = _native(param, value)
         if not isinstance(parsed, list):
             parsed = [parsed]
         return Filter(field_name, parsed, operator)
@@ -202,7 +212,7 @@ def _parse_filter(
     if field_name == ID_FIELD and operator != COMPARISON.HAS:
         parsed: Any = value
     else:
-        parsed = utils.native_value(value)
+        parsed = _native(param, value)
 
     if operator == COMPARISON.LIKE:
         if not isinstance(parsed, str):

@@ -72,6 +72,30 @@ def parse_permissions(
     return cleaned
 
 
+def contains_nul(value: Any) -> bool:
+    """True if a string of the JSON ``value`` (key or value, at any depth)
+    holds a NUL character, which PostgreSQL cannot store."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in key or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
+    return False
+
+
+def check_no_nul(raw: bytes, body: Any) -> None:
+    """400 ``Invalid character 0x00`` when the parsed ``body`` holds a NUL
+    character; ``raw`` is the request body it was parsed from (a NUL can
+    only come from a ``\\u0000`` escape, so most bodies are not walked)."""
+    if b"\\u0000" not in raw or not contains_nul(body):
+        return
+    name = ""
+    if isinstance(body, dict):
+        name = next((key for key, item in body.items() if contains_nul({key: item})), "")
+    _invalid(name, "Invalid character 0x00")
+
+
 def clean_last_modified(data: dict) -> dict:
     """Drop a client ``last_modified`` that is not a non-negative 64-bit
     integer (booleans included); an integer is kept for replication
