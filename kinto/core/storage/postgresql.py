@@ -22,6 +22,7 @@ application server.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,14 +39,8 @@ from kinto.core.storage import (
     ObjectNotFoundError,
     UnicityError,
 )
-from kinto.core.storage.sql import (
-    TOMBSTONE_DATA,
-    Dialect,
-    SQLStorage,
-    dumps,
-    like_escape,
-    objects,
-)
+from kinto.core.storage.sql import TOMBSTONE_DATA, Dialect, SQLStorage, dumps
+from kinto.core.storage.sql_queries import like_escape, objects
 
 NOW = "FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT"
 
@@ -63,16 +58,20 @@ def _composite(value: Any) -> bool:
 
 class PostgreSQLDialect(Dialect):
     data_text = sa.cast(objects.c.data, sa.Text)
+    data_sql = "CAST(data AS TEXT)"
 
     @staticmethod
+    @functools.lru_cache(maxsize=1024)
     def field(parts: tuple[str, ...]) -> ColumnElement:
-        """The JSONB value at ``parts`` (SQL NULL when missing)."""
+        """The JSONB value at ``parts`` (SQL NULL when missing); built once
+        per field (the path is a bound parameter holding its value)."""
         if len(parts) == 1:
             return objects.c.data.op("->")(sa.bindparam(None, parts[0], type_=sa.Text))
         path = sa.bindparam(None, list(parts), type_=_TEXT_ARRAY)
         return objects.c.data.op("#>")(path)
 
     @staticmethod
+    @functools.lru_cache(maxsize=1024)
     def text(parts: tuple[str, ...]) -> ColumnElement:
         """The text form at ``parts`` (strings unquoted, JSON text
         otherwise; SQL NULL for null and missing)."""
@@ -149,8 +148,10 @@ class PostgreSQLDialect(Dialect):
             condition = sa.or_(*(holding(item) for item in items))
         return sa.func.coalesce(sa.and_(is_array, condition), _FALSE)
 
-    def order(self, parts, descending) -> list[ColumnElement]:
-        field = self.field(parts)
+    @staticmethod
+    @functools.lru_cache(maxsize=1024)
+    def order(parts, descending) -> list[ColumnElement]:
+        field = PostgreSQLDialect.field(parts)
         return [field.desc().nulls_first() if descending else field.asc().nulls_last()]
 
 

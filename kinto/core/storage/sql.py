@@ -52,40 +52,16 @@ from kinto.core.storage import (
     UnicityError,
 )
 from kinto.core.storage.generators import UUID4
-from kinto.core.storage.utils import sort_key
+from kinto.core.storage.sql_queries import QueryBuilder, objects
 
 TOMBSTONE_DATA = '{"deleted":true}'
 
-objects = sa.table(
-    "objects",
-    sa.column("resource_name", sa.Text),
-    sa.column("parent_id", sa.Text),
-    sa.column("id", sa.Text),
-    sa.column("last_modified", sa.BigInteger),
-    sa.column("deleted", sa.Boolean),
-    sa.column("data"),
-)
 timestamps = sa.table(
     "timestamps",
     sa.column("resource_name", sa.Text),
     sa.column("parent_id", sa.Text),
     sa.column("last_modified", sa.BigInteger),
 )
-
-_TRUE = sa.true()
-_FALSE = sa.false()
-
-# Comparison of two JSONB sort keys, by operator (for static decisions).
-_COMPARE: dict[COMPARISON, Callable[[Any, Any], bool]] = {
-    COMPARISON.LT: lambda a, b: a < b,
-    COMPARISON.MAX: lambda a, b: a <= b,
-    COMPARISON.GT: lambda a, b: a > b,
-    COMPARISON.MIN: lambda a, b: a >= b,
-    COMPARISON.EQ: lambda a, b: a == b,
-    COMPARISON.NOT: lambda a, b: a != b,
-}
-_ORDERING = (COMPARISON.LT, COMPARISON.MAX, COMPARISON.GT, COMPARISON.MIN)
-_SEQUENCES = (list, tuple, set, frozenset)
 
 
 def dumps(value: Any) -> str:
@@ -96,24 +72,6 @@ def dumps(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def field_parts(field: str) -> tuple[str, ...]:
-    """``"a.b"`` → ``("a", "b")``: a dot always means nesting."""
-    return tuple(field.split("."))
-
-
-def prefix_successor(prefix: str) -> str | None:
-    """The smallest string greater than every string starting with
-    ``prefix`` (code point order), or None if there is none."""
-    while prefix:
-        code = ord(prefix[-1]) + 1
-        if 0xD800 <= code <= 0xDFFF:  # surrogates are not text
-            code = 0xE000
-        if code <= 0x10FFFF:
-            return prefix[:-1] + chr(code)
-        prefix = prefix[:-1]
-    return None
-
-
 class Dialect(abc.ABC):
     """SQL expressions on the JSON fields of ``objects.data`` for one
     database. ``parts`` is a dotted field split on dots; values are JSON
@@ -121,6 +79,8 @@ class Dialect(abc.ABC):
 
     #: ``objects.data`` as JSON text in a select list.
     data_text: ColumnElement
+    #: The same, as SQL text.
+    data_sql: str
 
     @abc.abstractmethod
     def compare(self, parts: tuple[str, ...], op: COMPARISON, value: Any) -> ColumnElement:
@@ -149,13 +109,6 @@ class Dialect(abc.ABC):
         """ORDER BY terms in JSONB order, missing last ascending."""
 
 
-def like_escape(pattern: str) -> str:
-    """A ``LIKE`` pattern (``\\`` as escape) where only ``*`` is a
-    wildcard."""
-    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%")
-
-
 class SQLStorage(StorageBase):
     """Storage on a :class:`kinto.core.sql.Database` (see the module
     docstring). Subclasses give the :class:`Dialect` and may replace the
@@ -170,11 +123,11 @@ class SQLStorage(StorageBase):
         self.readonly = readonly
         self._default_generator = UUID4()
         self._data_text = dialect.data_text
-        self._get_statement = sa.select(objects.c.last_modified, self._data_text).where(
-            objects.c.resource_name == sa.bindparam("r"),
-            objects.c.parent_id == sa.bindparam("p"),
-            objects.c.id == sa.bindparam("id"),
-            sa.not_(objects.c.deleted),
+        self.queries = QueryBuilder(dialect, self.id_field, self.modified_field, dialect.data_text)
+        # The hot single-object read as text: nothing to build or compile.
+        self._get_statement = sa.text(
+            f"SELECT last_modified, {dialect.data_sql} FROM objects"  # noqa: S608
+            " WHERE resource_name = :r AND parent_id = :p AND id = :id AND NOT deleted"
         )
         # Fragments are constants of the dialect, values are bound.
         self._upsert_object = sa.text(
@@ -301,14 +254,10 @@ class SQLStorage(StorageBase):
     ) -> list[dict]:
         if limit is not None and limit <= 0:
             return []
-        columns = (objects.c.id, objects.c.last_modified, self._data_text)
-        statement = sa.select(*columns).where(
-            *self._where(resource_name, parent_id, filters, pagination_rules, include_deleted)
+        statement, params = self.queries.select(
+            resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted
         )
-        statement = statement.order_by(*self._order_by(sorting))
-        if limit is not None:
-            statement = statement.limit(limit)
-        rows = self.database.run(lambda c: c.execute(statement).all(), write=False)
+        rows = self.database.run(lambda c: c.execute(statement, params).all(), write=False)
         to_object = self._object
         return [to_object(*row) for row in rows]
 
@@ -318,12 +267,10 @@ class SQLStorage(StorageBase):
         parent_id: str,
         filters: Iterable[Filter] | None = None,
     ) -> int:
-        statement = (
-            sa.select(sa.func.count())
-            .select_from(objects)
-            .where(*self._where(resource_name, parent_id, filters, None, False))
+        statement, params = self.queries.select(
+            resource_name, parent_id, filters, None, None, None, False, count=True
         )
-        return self.database.run(lambda c: c.execute(statement).scalar_one(), write=False)
+        return self.database.run(lambda c: c.execute(statement, params).scalar_one(), write=False)
 
     # Writes (the generic path: lock the list, read, decide, write).
 
@@ -468,17 +415,20 @@ class SQLStorage(StorageBase):
     ) -> list[dict]:
         if limit is not None and limit <= 0:
             return []
-        selection = (
-            sa.select(objects.c.parent_id, objects.c.id)
-            .where(*self._where(resource_name, parent_id, filters, pagination_rules, False))
-            .order_by(*self._order_by(sorting))
+        selection, params = self.queries.select(
+            resource_name,
+            parent_id,
+            filters,
+            sorting,
+            pagination_rules,
+            limit,
+            False,
+            columns=(objects.c.parent_id, objects.c.id),
         )
-        if limit is not None:
-            selection = selection.limit(limit)
 
         def work(connection: Connection) -> list[tuple[str, str, int]]:
             lists, now = self.lock_lists(connection, resource_name, parent_id)
-            rows = connection.execute(selection).all()
+            rows = connection.execute(selection, params).all()
             entries = []
             for row_parent, object_id in rows:
                 current = lists.get(row_parent)
@@ -493,12 +443,14 @@ class SQLStorage(StorageBase):
                     [{"r": resource_name, "p": p, "ts": ts} for p, ts in moved.items()],
                 )
             if not with_deleted:
+                form, key = self.queries.parent_params(parent_id)
                 connection.execute(
                     sa.delete(objects).where(
                         objects.c.resource_name == resource_name,
-                        self._parent_clause(objects, parent_id),
+                        *self.queries.parent_clauses(objects, form),
                         objects.c.deleted,
-                    )
+                    ),
+                    key,
                 )
             return entries
 
@@ -511,17 +463,18 @@ class SQLStorage(StorageBase):
         """Lock the timestamps of the lists matching ``parent_id`` (a
         prefix when it ends with ``*``); return them by parent id, and the
         current time."""
+        form, key = self.queries.parent_params(parent_id)
         statement = (
             sa.select(timestamps.c.parent_id, timestamps.c.last_modified)
             .where(
                 timestamps.c.resource_name == resource_name,
-                self._parent_clause(timestamps, parent_id),
+                *self.queries.parent_clauses(timestamps, form),
             )
             .order_by(timestamps.c.parent_id)
         )
         if self.database.dialect == sql.POSTGRESQL:
             statement = statement.with_for_update()
-        rows = connection.execute(statement).all()
+        rows = connection.execute(statement, key).all()
         return dict(rows), self.current_time(connection)
 
     def current_time(self, connection: Connection) -> int:
@@ -539,9 +492,10 @@ class SQLStorage(StorageBase):
     ) -> int:
         if before is not None and max_retained is not None:
             raise ValueError("'before' and 'max_retained' are exclusive")
+        form, key = self.queries.parent_params(parent_id)
         conditions = [
             objects.c.resource_name == resource_name,
-            self._parent_clause(objects, parent_id),
+            *self.queries.parent_clauses(objects, form),
             objects.c.deleted,
         ]
         if before is not None:
@@ -563,149 +517,7 @@ class SQLStorage(StorageBase):
             )
         else:
             statement = sa.delete(objects).where(*conditions)
-        return self.database.run(lambda c: c.execute(statement).rowcount)
-
-    # WHERE and ORDER BY.
-
-    def _parent_clause(self, table, parent_id: str) -> ColumnElement:
-        column = table.c.parent_id
-        if not parent_id.endswith("*"):
-            return column == parent_id
-        prefix = parent_id[:-1]
-        if not prefix:
-            return _TRUE
-        successor = prefix_successor(prefix)
-        if successor is None:  # pragma: no cover - only U+10FFFF characters
-            return column >= prefix
-        return sa.and_(column >= prefix, column < successor)
-
-    def _where(
-        self,
-        resource_name: str,
-        parent_id: str,
-        filters: Iterable[Filter] | None,
-        pagination_rules: PaginationRules | None,
-        include_deleted: bool,
-    ) -> list[ColumnElement]:
-        clauses = [
-            objects.c.resource_name == resource_name,
-            self._parent_clause(objects, parent_id),
-        ]
-        if not include_deleted:
-            clauses.append(sa.not_(objects.c.deleted))
-        for filtr in filters or ():
-            clauses.append(self.filter_clause(filtr))
-        if pagination_rules:
-            clauses.append(
-                sa.or_(
-                    *(sa.and_(*(self.filter_clause(f) for f in rule)) for rule in pagination_rules)
-                )
-            )
-        return clauses
-
-    def _order_by(self, sorting: Iterable[Sort] | None) -> list[ColumnElement]:
-        terms: list[ColumnElement] = []
-        for sort in sorting or ():
-            descending = sort.direction < 0
-            if sort.field in (self.id_field, self.modified_field):
-                column = objects.c.id if sort.field == self.id_field else objects.c.last_modified
-                terms.append(column.desc() if descending else column.asc())
-            else:
-                terms.extend(self.dialect.order(field_parts(sort.field), descending))
-        return terms
-
-    def filter_clause(self, filtr: Filter) -> ColumnElement:
-        """SQL condition of one filter (semantics of
-        :class:`kinto.core.storage.Filter`)."""
-        field, op, value = filtr.field, filtr.operator, filtr.value
-        if field == self.id_field:
-            return _native_filter(objects.c.id, str, op, _coerce_id(value, op))
-        if field == self.modified_field:
-            return _native_filter(objects.c.last_modified, int, op, _coerce_timestamp(value, op))
-        dialect, parts = self.dialect, field_parts(field)
-        if op == COMPARISON.HAS:
-            present = dialect.present(parts)
-            return present if value else sa.not_(present)
-        if op == COMPARISON.LIKE:
-            return dialect.like(parts, value) if isinstance(value, str) else _FALSE
-        if op in (COMPARISON.CONTAINS, COMPARISON.CONTAINS_ANY):
-            items = list(value) if isinstance(value, list | tuple) else [value]
-            if not items:
-                # Every array holds all of no values; none holds any of them.
-                if op == COMPARISON.CONTAINS:
-                    return dialect.contains(parts, [], every=True)
-                return _FALSE
-            return dialect.contains(parts, items, every=op == COMPARISON.CONTAINS)
-        if op in (COMPARISON.IN, COMPARISON.EXCLUDE):
-            values = list(value) if isinstance(value, _SEQUENCES) else [value]
-            inside = dialect.member(parts, values) if values else _FALSE
-            if op == COMPARISON.IN:
-                return inside
-            return sa.not_(inside) if values else _TRUE
-        if op not in _COMPARE:
-            raise ValueError(f"Unsupported filter operator: {op!r}")
-        return dialect.compare(parts, op, value)
-
-
-def _coerce_id(value: Any, op: COMPARISON) -> Any:
-    """``id`` compares as a string: numbers become their JSON text."""
-    if isinstance(value, _SEQUENCES):
-        return [_coerce_id(v, op) for v in value]
-    if type(value) is int or type(value) is float:
-        return json.dumps(value)
-    return value
-
-
-def _coerce_timestamp(value: Any, op: COMPARISON) -> Any:
-    """``last_modified`` compares as an integer: digit strings become
-    integers."""
-    if isinstance(value, _SEQUENCES):
-        return [_coerce_timestamp(v, op) for v in value]
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return value
-
-
-def _native_kind(value: Any, kind: type) -> bool:
-    if kind is int:
-        return type(value) is int or type(value) is float
-    return type(value) is str
-
-
-def _native_filter(column, kind: type, op: COMPARISON, value: Any) -> ColumnElement:
-    """A filter on a column holding a value of ``kind`` in every row."""
-    representative = "" if kind is str else 0
-    if op == COMPARISON.HAS:
-        return _TRUE if value else _FALSE
-    if op == COMPARISON.LIKE:
-        if not isinstance(value, str):
-            return _FALSE
-        text = column if kind is str else sa.cast(column, sa.Text)
-        return text.ilike(like_escape(value), escape="\\")
-    if op in (COMPARISON.CONTAINS, COMPARISON.CONTAINS_ANY):
-        return _FALSE
-    if op in (COMPARISON.IN, COMPARISON.EXCLUDE):
-        values = value if isinstance(value, list) else [value]
-        natives = [v for v in values if _native_kind(v, kind)]
-        inside = column.in_(natives) if natives else _FALSE
-        if op == COMPARISON.IN:
-            return inside
-        return sa.not_(inside) if natives else _TRUE
-    compare = _COMPARE.get(op)
-    if compare is None:
-        raise ValueError(f"Unsupported filter operator: {op!r}")
-    if not _native_kind(value, kind):
-        # Another JSON type (or MISSING): decided by the type order.
-        decided = compare(sort_key(representative), sort_key(value))
-        return _TRUE if decided else _FALSE
-    return {
-        COMPARISON.LT: column < value,
-        COMPARISON.MAX: column <= value,
-        COMPARISON.GT: column > value,
-        COMPARISON.MIN: column >= value,
-        COMPARISON.EQ: column == value,
-        COMPARISON.NOT: column != value,
-    }[op]
+        return self.database.run(lambda c: c.execute(statement, key).rowcount)
 
 
 def _forced_timestamp(value: Any) -> int | None:

@@ -19,6 +19,7 @@ compares them as JSON values).
 
 from __future__ import annotations
 
+import functools
 import operator
 import sqlite3
 from typing import Any
@@ -30,7 +31,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from kinto.core import sql
 from kinto.core.storage import COMPARISON, MISSING
-from kinto.core.storage.sql import Dialect, SQLStorage, dumps, like_escape, objects
+from kinto.core.storage.sql import Dialect, SQLStorage, dumps
+from kinto.core.storage.sql_queries import like_escape, objects
 from kinto.core.utils import msec_time
 
 #: json_type() values by JSONB rank.
@@ -76,8 +78,16 @@ def _native(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=1024)
+def _field(parts: tuple[str, ...]) -> _Field:
+    """The (shared, immutable) expressions of a field: built once per
+    field name, not once per query."""
+    return _Field(parts)
+
+
 class _Field:
-    """The SQL expressions of one JSON field."""
+    """The SQL expressions of one JSON field (the path is a bound
+    parameter holding its value, so the expressions can be reused)."""
 
     def __init__(self, parts: tuple[str, ...]) -> None:
         path = json_path(parts)
@@ -88,9 +98,11 @@ class _Field:
             return
         self.path = sa.bindparam(None, path, type_=sa.Text)
         self.type = sa.func.json_type(data, self.path)
-        self.value = sa.func.json_extract(data, self.path)
+        # Same value as json_extract(), cheaper.
+        self.value = data.op("->>")(self.path)
         self.json = data.op("->")(self.path)
 
+    @functools.cached_property
     def rank(self) -> ColumnElement:
         if self.path is None:
             return sa.literal(_MISSING_RANK)
@@ -101,6 +113,7 @@ class _Field:
         whens = {kind: rank for kind, rank in _RANKS.items() if kind != "array"}
         return sa.case({**whens, "array": array_rank}, value=self.type, else_=_MISSING_RANK)
 
+    @functools.cached_property
     def size(self) -> ColumnElement:
         """Length of an array, number of keys of an object, 0 otherwise."""
         if self.path is None:
@@ -118,15 +131,23 @@ class _Field:
         )
 
     def equals(self, value: Any) -> ColumnElement:
-        """Present and equal to ``value`` (never NULL)."""
+        """Present and equal to ``value`` (NULL when missing: negate it
+        with :func:`_not`)."""
         if isinstance(value, list | dict):
             return sa.func.kinto_json_equal(self.json, dumps(value)) == 1
         if value is None:
-            return sa.func.coalesce(self.type == "null", _FALSE)
+            return self.type == "null"
         if isinstance(value, bool):
-            return sa.func.coalesce(self.type == ("true" if value else "false"), _FALSE)
+            return self.type == ("true" if value else "false")
+        # The cheap, selective value test first; the type excludes the
+        # booleans (1/0) and the JSON text of arrays and objects.
         kinds = ("text",) if isinstance(value, str) else _NUMBER_TYPES
-        return sa.func.coalesce(sa.and_(self.type.in_(kinds), self.value == value), _FALSE)
+        return sa.and_(self.value == value, self.type.in_(kinds))
+
+
+def _not(condition: ColumnElement) -> ColumnElement:
+    """Negation of a condition that may be NULL (a missing field)."""
+    return sa.not_(sa.func.coalesce(condition, _FALSE))
 
 
 def _element_equals(element, value: Any) -> ColumnElement:
@@ -148,9 +169,10 @@ def _element_equals(element, value: Any) -> ColumnElement:
 
 class SQLiteDialect(Dialect):
     data_text = objects.c.data
+    data_sql = "data"
 
     def compare(self, parts, op, value) -> ColumnElement:
-        field = _Field(parts)
+        field = _field(parts)
         if value is MISSING:
             present = field.type.isnot(None)
             return {
@@ -164,15 +186,15 @@ class SQLiteDialect(Dialect):
         if op == COMPARISON.EQ:
             return field.equals(value)
         if op == COMPARISON.NOT:
-            return sa.not_(field.equals(value))
-        rank = field.rank()
+            return _not(field.equals(value))
+        rank = field.rank
         if isinstance(value, list | dict):
             value_rank = _RANKS["object"] if isinstance(value, dict) else _RANKS["array"]
             if value == []:
                 value_rank = _EMPTY_ARRAY_RANK
             # Same rank: by size, then by JSON text (see the module docstring).
             same = _lexicographic(
-                op, [field.size(), field.json], [len(value), sa.func.json(dumps(value))]
+                op, [field.size, field.json], [len(value), sa.func.json(dumps(value))]
             )
         else:
             value_rank = _scalar_rank(value)
@@ -185,25 +207,26 @@ class SQLiteDialect(Dialect):
         return sa.or_(strict, sa.and_(rank == value_rank, same))
 
     def member(self, parts, values) -> ColumnElement:
-        field = _Field(parts)
+        field = _field(parts)
         clauses = []
         strings = [v for v in values if isinstance(v, str)]
         numbers = [v for v in values if type(v) in (int, float)]
         if strings:
-            clauses.append(sa.and_(field.type == "text", field.value.in_(strings)))
+            clauses.append(sa.and_(field.value.in_(strings), field.type == "text"))
         if numbers:
-            clauses.append(sa.and_(field.type.in_(_NUMBER_TYPES), field.value.in_(numbers)))
+            clauses.append(sa.and_(field.value.in_(numbers), field.type.in_(_NUMBER_TYPES)))
         others = [v for v in values if not isinstance(v, str) and type(v) not in (int, float)]
         clauses.extend(field.equals(v) for v in others)
         if not clauses:
             return _FALSE
+        # Never NULL: EXCLUDE negates it.
         return sa.func.coalesce(sa.or_(*clauses), _FALSE)
 
     def present(self, parts) -> ColumnElement:
-        return _Field(parts).type.isnot(None)
+        return _field(parts).type.isnot(None)
 
     def like(self, parts, pattern) -> ColumnElement:
-        field = _Field(parts)
+        field = _field(parts)
         text = sa.case(
             ("text", field.value),
             ("null", sa.null()),
@@ -216,7 +239,7 @@ class SQLiteDialect(Dialect):
         return sa.func.kinto_lower(text).like(escaped.lower(), escape="\\")
 
     def contains(self, parts, items, every) -> ColumnElement:
-        field = _Field(parts)
+        field = _field(parts)
         if field.path is None:
             return _FALSE
         is_array = field.type == "array"
@@ -234,9 +257,14 @@ class SQLiteDialect(Dialect):
         return sa.func.coalesce(sa.and_(is_array, *held), _FALSE)
 
     def order(self, parts, descending) -> list[ColumnElement]:
-        field = _Field(parts)
-        terms = [field.rank(), field.size(), field.value]
-        return [term.desc() if descending else term.asc() for term in terms]
+        return _order(parts, descending)
+
+
+@functools.lru_cache(maxsize=1024)
+def _order(parts: tuple[str, ...], descending: bool) -> list[ColumnElement]:
+    field = _field(parts)
+    terms = [field.rank, field.size, field.value]
+    return [term.desc() if descending else term.asc() for term in terms]
 
 
 def _lexicographic(op: COMPARISON, left: list, right: list) -> ColumnElement:

@@ -1,0 +1,369 @@
+"""WHERE and ORDER BY clauses of the SQL storage (SQLAlchemy Core).
+
+:class:`QueryBuilder` turns filters, pagination rules and sorts into a
+statement and its parameters:
+
+* ``id`` and ``last_modified`` are columns. A filter on them is first
+  *planned* (:func:`native_plan`): the plan's form (``("cmp", "gt")``,
+  ``("static", True)``...) depends only on the operator and the type of the
+  value, and the value goes into a parameter. Queries made only of such
+  filters and sorts (a page in timestamp order, ``_since``, a list of ids)
+  are built once per form and cached, then executed with new parameters:
+  the hot paths pay neither for building nor for compiling a statement.
+* Other fields are JSON, through the dialect's expressions
+  (:class:`kinto.core.storage.sql.Dialect`); those statements are built per
+  query.
+
+A value whose type differs from a column's (``last_modified`` compared with
+a string) is decided statically from the JSONB type order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from kinto.core.storage import COMPARISON, Filter, PaginationRules, Sort
+from kinto.core.storage.utils import sort_key
+
+if TYPE_CHECKING:
+    from kinto.core.storage.sql import Dialect
+
+objects = sa.table(
+    "objects",
+    sa.column("resource_name", sa.Text),
+    sa.column("parent_id", sa.Text),
+    sa.column("id", sa.Text),
+    sa.column("last_modified", sa.BigInteger),
+    sa.column("deleted", sa.Boolean),
+    sa.column("data"),
+)
+
+TRUE = sa.true()
+FALSE = sa.false()
+SEQUENCES = (list, tuple, set, frozenset)
+
+# Comparison of two JSONB sort keys, by operator (for static decisions).
+_COMPARE: dict[COMPARISON, Callable[[Any, Any], bool]] = {
+    COMPARISON.LT: lambda a, b: a < b,
+    COMPARISON.MAX: lambda a, b: a <= b,
+    COMPARISON.GT: lambda a, b: a > b,
+    COMPARISON.MIN: lambda a, b: a >= b,
+    COMPARISON.EQ: lambda a, b: a == b,
+    COMPARISON.NOT: lambda a, b: a != b,
+}
+_COLUMN_OPERATORS: dict[str, Callable[[Any, Any], ColumnElement]] = {
+    COMPARISON.LT: lambda c, p: c < p,
+    COMPARISON.MAX: lambda c, p: c <= p,
+    COMPARISON.GT: lambda c, p: c > p,
+    COMPARISON.MIN: lambda c, p: c >= p,
+    COMPARISON.EQ: lambda c, p: c == p,
+    COMPARISON.NOT: lambda c, p: c != p,
+}
+_CACHE_SIZE = 512
+
+Form = tuple
+
+
+def field_parts(field: str) -> tuple[str, ...]:
+    """``"a.b"`` → ``("a", "b")``: a dot always means nesting."""
+    return tuple(field.split("."))
+
+
+def like_escape(pattern: str) -> str:
+    """A ``LIKE`` pattern (``\\`` as escape) where only ``*`` is a
+    wildcard."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
+
+
+def prefix_successor(prefix: str) -> str | None:
+    """The smallest string greater than every string starting with
+    ``prefix`` (code point order), or None if there is none."""
+    while prefix:
+        code = ord(prefix[-1]) + 1
+        if 0xD800 <= code <= 0xDFFF:  # surrogates are not text
+            code = 0xE000
+        if code <= 0x10FFFF:
+            return prefix[:-1] + chr(code)
+        prefix = prefix[:-1]
+    return None
+
+
+# Columns -------------------------------------------------------------------------
+
+
+def coerce_id(value: Any) -> Any:
+    """``id`` compares as a string: numbers become their JSON text."""
+    if isinstance(value, SEQUENCES):
+        return [coerce_id(v) for v in value]
+    if type(value) is int or type(value) is float:
+        return json.dumps(value)
+    return value
+
+
+def coerce_timestamp(value: Any) -> Any:
+    """``last_modified`` compares as an integer: digit strings become
+    integers."""
+    if isinstance(value, SEQUENCES):
+        return [coerce_timestamp(v) for v in value]
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return value
+
+
+def _of_kind(value: Any, kind: type) -> bool:
+    if kind is int:
+        return type(value) is int or type(value) is float
+    return type(value) is str
+
+
+def native_plan(kind: type, op: COMPARISON, value: Any) -> tuple[Form, Any]:
+    """``(form, parameter value)`` of a filter on a column holding a value
+    of ``kind`` (``str`` or ``int``) in every row. Forms: ``("static",
+    bool)`` (no parameter), ``("cmp", op)``, ``("like",)``, ``("in",)``,
+    ``("not in",)``."""
+    if op == COMPARISON.HAS:
+        return ("static", bool(value)), None
+    if op == COMPARISON.LIKE:
+        if not isinstance(value, str):
+            return ("static", False), None
+        return ("like",), like_escape(value)
+    if op in (COMPARISON.CONTAINS, COMPARISON.CONTAINS_ANY):
+        return ("static", False), None
+    if op in (COMPARISON.IN, COMPARISON.EXCLUDE):
+        values = value if isinstance(value, list) else [value]
+        natives = [v for v in values if _of_kind(v, kind)]
+        if not natives:
+            return ("static", op == COMPARISON.EXCLUDE), None
+        return ("in" if op == COMPARISON.IN else "not in",), natives
+    compare = _COMPARE.get(op)
+    if compare is None:
+        raise ValueError(f"Unsupported filter operator: {op!r}")
+    if not _of_kind(value, kind):
+        # Another JSON type (or MISSING): decided by the type order.
+        representative = "" if kind is str else 0
+        return ("static", compare(sort_key(representative), sort_key(value))), None
+    return ("cmp", op), value
+
+
+def native_clause(column, kind: type, form: Form, param) -> ColumnElement:
+    """The condition of a planned filter, ``param`` standing for its
+    value."""
+    name = form[0]
+    if name == "static":
+        return TRUE if form[1] else FALSE
+    if name == "cmp":
+        return _COLUMN_OPERATORS[form[1]](column, param)
+    if name == "like":
+        text = column if kind is str else sa.cast(column, sa.Text)
+        return text.ilike(param, escape="\\")
+    if name == "in":
+        return column.in_(param)
+    return sa.not_(column.in_(param))
+
+
+class QueryBuilder:
+    """Clauses of the queries on ``objects`` (see the module docstring)."""
+
+    def __init__(self, dialect: Dialect, id_field: str, modified_field: str, data_text) -> None:
+        self.dialect = dialect
+        self.id_field = id_field
+        self.modified_field = modified_field
+        self.columns = {
+            id_field: (objects.c.id, str, coerce_id),
+            modified_field: (objects.c.last_modified, int, coerce_timestamp),
+        }
+        self.list_columns = (objects.c.id, objects.c.last_modified, data_text)
+        self._cache: dict[tuple, Any] = {}
+
+    # Statements.
+
+    def select(
+        self,
+        resource_name: str,
+        parent_id: str,
+        filters: Iterable[Filter] | None,
+        sorting: Iterable[Sort] | None,
+        pagination_rules: PaginationRules | None,
+        limit: int | None,
+        include_deleted: bool,
+        count: bool = False,
+        columns: tuple | None = None,
+    ) -> tuple[Any, dict[str, Any]]:
+        """The statement listing (or counting) the matching objects, and
+        its parameters."""
+        filters = list(filters or ())
+        sorting = list(sorting or ())
+        rules = list(pagination_rules or ())
+        shape = self._shape(filters, rules, sorting)
+        params: dict[str, Any] = {"r": resource_name}
+        parent_form = self._parent_plan(parent_id, params)
+        if limit is not None:
+            params["limit"] = limit
+        if shape is None:
+            # JSON fields: built for this query, values in the statement.
+            where = self._where(parent_form, include_deleted)
+            where.extend(self.filter_clause(f) for f in filters)
+            if rules:
+                where.append(
+                    sa.or_(*(sa.and_(*(self.filter_clause(f) for f in rule)) for rule in rules))
+                )
+            return self._statement(where, sorting, limit, count, columns), params
+
+        forms, values = shape
+        for index, value in enumerate(values):
+            params[f"v{index}"] = value
+        key = (parent_form, include_deleted, forms, tuple(sorting), limit is None, count, columns)
+        # forms: (one form per filter then per rule filter, sizes of rules)
+        statement = self._cache.get(key)
+        if statement is None:
+            statement = self._build_native(key, filters, rules, sorting, limit, count, columns)
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = statement
+        return statement, params
+
+    def _statement(self, where, sorting, limit, count, columns):
+        if count:
+            return sa.select(sa.func.count()).select_from(objects).where(*where)
+        statement = sa.select(*(columns or self.list_columns)).where(*where)
+        statement = statement.order_by(*self.order_by(sorting))
+        if limit is not None:
+            statement = statement.limit(sa.bindparam("limit", type_=sa.Integer))
+        return statement
+
+    def _build_native(self, key, filters, rules, sorting, limit, count, columns):
+        parent_form, include_deleted, forms = key[0], key[1], key[2][0]
+        where = self._where(parent_form, include_deleted)
+        counter = iter(range(len(forms)))
+        clauses = []
+        every = [*filters, *(f for rule in rules for f in rule)]
+        for filtr, form in zip(every, forms, strict=True):
+            column, kind, _ = self.columns[filtr.field]
+            param = None
+            if form[0] != "static":
+                expanding = form[0] in ("in", "not in")
+                param = sa.bindparam(f"v{next(counter)}", expanding=expanding)
+            clauses.append(native_clause(column, kind, form, param))
+        where.extend(clauses[: len(filters)])
+        if rules:
+            remaining = iter(clauses[len(filters) :])
+            alternatives = [sa.and_(*(next(remaining) for _ in rule)) for rule in rules]
+            where.append(sa.or_(*alternatives))
+        return self._statement(where, sorting, limit, count, columns)
+
+    def _shape(self, filters, rules, sorting) -> tuple[tuple, list] | None:
+        """``(forms, parameter values)`` when every filter and sort is on a
+        column (None otherwise)."""
+        columns = self.columns
+        for sort in sorting:
+            if sort.field not in columns:
+                return None
+        forms = []
+        values = []
+        for filtr in [*filters, *(f for rule in rules for f in rule)]:
+            entry = columns.get(filtr.field)
+            if entry is None:
+                return None
+            _, kind, coerce = entry
+            form, value = native_plan(kind, filtr.operator, coerce(filtr.value))
+            forms.append(form)
+            if form[0] != "static":
+                values.append(value)
+        # Rules' sizes are part of the shape.
+        return (tuple(forms), tuple(len(rule) for rule in rules)), values
+
+    # Clauses.
+
+    def _parent_plan(self, parent_id: str, params: dict) -> tuple:
+        if not parent_id.endswith("*"):
+            params["p"] = parent_id
+            return ("exact",)
+        prefix = parent_id[:-1]
+        if not prefix:
+            return ("all",)
+        params["low"] = prefix
+        successor = prefix_successor(prefix)
+        if successor is None:  # pragma: no cover - only U+10FFFF characters
+            return ("from",)
+        params["high"] = successor
+        return ("prefix",)
+
+    def _where(self, parent_form: tuple, include_deleted: bool) -> list[ColumnElement]:
+        clauses = [objects.c.resource_name == sa.bindparam("r")]
+        clauses.extend(self.parent_clauses(objects, parent_form))
+        if not include_deleted:
+            clauses.append(sa.not_(objects.c.deleted))
+        return clauses
+
+    @staticmethod
+    def parent_clauses(table, parent_form: tuple) -> list[ColumnElement]:
+        """Conditions on ``table.c.parent_id`` for a parent plan (parameters
+        ``p``, or ``low`` and ``high``)."""
+        column = table.c.parent_id
+        form = parent_form[0]
+        if form == "exact":
+            return [column == sa.bindparam("p")]
+        if form == "all":
+            return []
+        if form == "from":  # pragma: no cover
+            return [column >= sa.bindparam("low")]
+        return [column >= sa.bindparam("low"), column < sa.bindparam("high")]
+
+    def parent_params(self, parent_id: str) -> tuple[tuple, dict]:
+        """Plan and parameters of a ``parent_id`` (``*`` suffix: prefix)."""
+        params: dict[str, Any] = {}
+        return self._parent_plan(parent_id, params), params
+
+    def order_by(self, sorting: Iterable[Sort]) -> list[ColumnElement]:
+        terms: list[ColumnElement] = []
+        for sort in sorting:
+            descending = sort.direction < 0
+            entry = self.columns.get(sort.field)
+            if entry is not None:
+                column = entry[0]
+                terms.append(column.desc() if descending else column.asc())
+            else:
+                terms.extend(self.dialect.order(field_parts(sort.field), descending))
+        return terms
+
+    def filter_clause(self, filtr: Filter) -> ColumnElement:
+        """SQL condition of one filter (semantics of
+        :class:`kinto.core.storage.Filter`), its values in the statement."""
+        field, op, value = filtr.field, filtr.operator, filtr.value
+        entry = self.columns.get(field)
+        if entry is not None:
+            column, kind, coerce = entry
+            form, bound = native_plan(kind, op, coerce(value))
+            param = None
+            if form[0] != "static":
+                param = sa.bindparam(None, bound, expanding=form[0] in ("in", "not in"))
+            return native_clause(column, kind, form, param)
+        dialect, parts = self.dialect, field_parts(field)
+        if op == COMPARISON.HAS:
+            present = dialect.present(parts)
+            return present if value else sa.not_(present)
+        if op == COMPARISON.LIKE:
+            return dialect.like(parts, value) if isinstance(value, str) else FALSE
+        if op in (COMPARISON.CONTAINS, COMPARISON.CONTAINS_ANY):
+            items = list(value) if isinstance(value, list | tuple) else [value]
+            if not items:
+                # Every array holds all of no values; none holds any of them.
+                if op == COMPARISON.CONTAINS:
+                    return dialect.contains(parts, [], every=True)
+                return FALSE
+            return dialect.contains(parts, items, every=op == COMPARISON.CONTAINS)
+        if op in (COMPARISON.IN, COMPARISON.EXCLUDE):
+            values = list(value) if isinstance(value, SEQUENCES) else [value]
+            inside = dialect.member(parts, values) if values else FALSE
+            if op == COMPARISON.IN:
+                return inside
+            return sa.not_(inside) if values else TRUE
+        if op not in _COMPARE:
+            raise ValueError(f"Unsupported filter operator: {op!r}")
+        return dialect.compare(parts, op, value)
