@@ -270,7 +270,9 @@ def test_members_may_not_be_groups_nor_everyone(app, alice, bucket, member):
 
 
 def test_authenticated_may_be_a_member(app, alice, bucket):
-    app.put_json(GROUP, {"data": {"members": ["system.Authenticated"]}}, headers=alice)
+    body = {"data": {"members": ["system.Authenticated"]}}
+    data = app.put_json(GROUP, body, headers=alice, status=201).json["data"]
+    assert data["members"] == ["system.Authenticated"]
 
 
 def test_typed_fields_are_validated_even_without_schema_validation(app, alice, bucket):

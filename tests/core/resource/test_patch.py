@@ -99,9 +99,10 @@ def test_failing_test_operation_is_rejected():
 
 
 def test_replacing_data_by_a_non_object_is_rejected():
-    error_of(
+    body = error_of(
         apply, {}, {"read": [], "write": []}, [{"op": "replace", "path": "/data", "value": 1}]
     )
+    assert body["details"][0]["name"] == "data"
 
 
 @pytest.mark.parametrize(

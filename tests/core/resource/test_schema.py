@@ -46,9 +46,9 @@ def test_unknown_permission_names_are_rejected():
 
 
 def test_principals_must_be_strings():
-    error_of({"permissions": {"read": [1]}})
-    error_of({"permissions": {"read": "x"}})
-    error_of({"permissions": []})
+    assert error_of({"permissions": {"read": [1]}})["details"][0]["name"] == "permissions.read"
+    assert error_of({"permissions": {"read": "x"}})["details"][0]["name"] == "permissions.read"
+    assert error_of({"permissions": []})["details"][0]["name"] == "permissions"
 
 
 def test_null_permissions_only_when_nullable():
