@@ -13,7 +13,8 @@ the right database transaction:
   OPTIONS (for a batch subrequest: the batch's method) begins it as a *write*
   transaction (``BEGIN IMMEDIATE`` on SQLite, so that concurrent writers
   queue on the database lock instead of failing with "database is
-  locked").
+  locked"); other requests read one snapshot of the database (``REPEATABLE
+  READ`` on PostgreSQL), so that e.g. a list and its timestamp agree.
 * **Otherwise** (tests, background jobs, heartbeat threads, and whenever the
   ``transaction_per_request`` setting is false) each call runs in its own
   short transaction, committed when the function returns and rolled back if
@@ -102,6 +103,11 @@ class Database:
         self._waiting_lock = threading.Lock()
         self._write_options = {engines.BEGIN_OPTION: "IMMEDIATE"}
         self._read_options = {engines.BEGIN_OPTION: "DEFERRED"}
+        # A read request sees one snapshot of the database (SQLite's read
+        # transactions always do): its list timestamp and its list agree.
+        self._read_request_options = dict(self._read_options)
+        if dialect == engines.POSTGRESQL:
+            self._read_request_options["isolation_level"] = "REPEATABLE READ"
 
     def __repr__(self) -> str:
         url = self.engine.url.render_as_string(hide_password=True)
@@ -213,7 +219,7 @@ class Database:
 
     def _begin_session(self, joined: _Joined) -> None:
         session = Session(bind=self.engine, expire_on_commit=False)
-        options = self._write_options if joined.write else self._read_options
+        options = self._write_options if joined.write else self._read_request_options
         try:
             joined.connection = self._checkout(
                 lambda: session.connection(execution_options=options)
