@@ -3,9 +3,10 @@
 * PostgreSQL at 127.0.0.1:5432 (user ``postgres``, trust authentication):
   every xdist worker gets its own database ``test_<worker>`` (created from
   the ``test`` database's server when missing) and migrates it once per
-  session; tests flush what they wrote instead of migrating again. When the
-  server is unreachable, the tests **fail** if ``CI`` is set and skip
-  otherwise.
+  session; tests flush what they wrote instead of migrating again. Set
+  ``KINTO_TEST_DB_SUFFIX`` to keep concurrent test runs on one server apart
+  (``test_<worker>_<suffix>``). When the server is unreachable, the tests
+  **fail** if ``CI`` is set and skip otherwise.
 * SQLite: one file per test in the test's ``tmp_path``, copied from a
   template migrated once per session.
 
@@ -80,7 +81,8 @@ def postgresql_database_url() -> str:
     url = _pg_urls.get(worker)
     if url is not None:
         return url
-    database = f"test_{worker}"
+    suffix = os.environ.get("KINTO_TEST_DB_SUFFIX")
+    database = f"test_{worker}_{suffix}" if suffix else f"test_{worker}"
     admin = sqlalchemy.create_engine(
         postgresql_server_url(PG_ADMIN_DATABASE).replace("postgresql:", "postgresql+psycopg2:"),
         isolation_level="AUTOCOMMIT",

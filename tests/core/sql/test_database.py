@@ -236,22 +236,22 @@ class TestSQLiteLocking:
 
 
 class TestPostgreSQLRecovery:
+    def kill_pooled_connection(self, database):
+        """Terminate the connection the pool holds, as a database restart
+        would (from another connection)."""
+        pid = database.run(lambda c: c.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+        with database.engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+            other.commit()
+
+    def test_lost_connections_are_replaced_without_failing_a_call(self, postgresql_url):
+        database = sql.get_database({"storage_url": postgresql_url}, "storage_")
+        self.kill_pooled_connection(database)
+        assert database.run(lambda c: c.exec_driver_sql("SELECT 1").scalar()) == 1
+
     def test_lost_connections_are_replaced_without_failing_a_request(self, postgresql_url):
         database = sql.get_database({"storage_url": postgresql_url}, "storage_")
-        pid = database.run(lambda c: c.exec_driver_sql("SELECT pg_backend_pid()").scalar())
-        # Kill every pooled connection, as a database restart would.
-        database.run(
-            lambda c: c.exec_driver_sql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = 'kinto' AND pid <> pg_backend_pid() "
-                "AND datname = current_database()"
-            )
-        )
-        database.run(
-            lambda c: c.exec_driver_sql(f"SELECT pg_terminate_backend({pid})"), write=False
-        )
-        for _ in range(3):
-            assert database.run(lambda c: c.exec_driver_sql("SELECT 1").scalar()) == 1
+        self.kill_pooled_connection(database)
         with current_request() as request, request.tm:
             assert database.run(lambda c: c.exec_driver_sql("SELECT 1").scalar()) == 1
 
