@@ -26,9 +26,8 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
-from alembic import command
+import sqlalchemy as sa
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from pyramid.exceptions import ConfigurationError
 from sqlalchemy.engine import Connection
@@ -96,11 +95,14 @@ def current_revision(database: Database, kind: str) -> str | None:
     """The revision the database is at for ``kind`` (None if never
     migrated)."""
 
+    table = version_table(kind)
+
     def read(connection: Connection) -> str | None:
-        context = MigrationContext.configure(
-            connection, opts={"version_table": version_table(kind)}
-        )
-        return context.get_current_revision()
+        # Read directly (not through an Alembic context, which logs).
+        if not sa.inspect(connection).has_table(table):
+            return None
+        versions = sa.table(table, sa.column("version_num"))
+        return connection.execute(sa.select(versions.c.version_num)).scalar()
 
     return database.run_standalone(read, write=False)
 
@@ -117,7 +119,7 @@ def upgrade(
         config = _config(database, kind, None)
         config.attributes["output"] = output or sys.stdout
         target = "head" if current is None else f"{current}:head"
-        command.upgrade(config, target, sql=True)
+        _command().upgrade(config, target, sql=True)
         return
 
     if current_revision(database, kind) == head_revision(kind):
@@ -126,9 +128,17 @@ def upgrade(
     def migrate(connection: Connection) -> None:
         if database.dialect == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
-        command.upgrade(_config(database, kind, connection), "head")
+        _command().upgrade(_config(database, kind, connection), "head")
 
     database.run_standalone(migrate, write=True)
+
+
+def _command():
+    """``alembic.command``, imported when a migration runs (it loads and
+    logs Alembic's plugins)."""
+    from alembic import command
+
+    return command
 
 
 def check(database: Database, kind: str) -> None:
