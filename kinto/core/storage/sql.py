@@ -181,6 +181,14 @@ class SQLStorage(StorageBase):
         """Lock the list's timestamp until the transaction ends; return it
         (None if the list has none yet) and the current time."""
 
+    def lock_and_read(
+        self, connection: Connection, resource_name: str, parent_id: str, object_id: str
+    ) -> tuple[int | None, int, dict | None]:
+        """:meth:`lock_list`, then read the live object ``object_id`` (None
+        if there is none), as the list's writers see it."""
+        current, now = self.lock_list(connection, resource_name, parent_id)
+        return current, now, self._read_live(connection, resource_name, parent_id, object_id)
+
     @abc.abstractmethod
     def json_param(self, name: str) -> str:
         """SQL text of a bound JSON document parameter ``:name``."""
@@ -298,8 +306,9 @@ class SQLStorage(StorageBase):
         return self._object(object_id, self.database.run(work), data)
 
     def _create(self, connection, resource_name, parent_id, object_id, data, forced) -> int:
-        current, now = self.lock_list(connection, resource_name, parent_id)
-        existing = self._read_live(connection, resource_name, parent_id, object_id)
+        current, now, existing = self.lock_and_read(
+            connection, resource_name, parent_id, object_id
+        )
         if existing is not None:
             raise UnicityError(self.id_field, existing)
         stamp, list_stamp = self.next_timestamp(current, now, forced)
@@ -333,8 +342,9 @@ class SQLStorage(StorageBase):
         return self._object(object_id, self.database.run(work), data)
 
     def _update(self, connection, resource_name, parent_id, object_id, data, forced, if_match):
-        current, now = self.lock_list(connection, resource_name, parent_id)
-        existing = self._read_live(connection, resource_name, parent_id, object_id)
+        current, now, existing = self.lock_and_read(
+            connection, resource_name, parent_id, object_id
+        )
         if if_match is not None and (
             existing is None or existing[self.modified_field] != if_match
         ):
@@ -371,8 +381,9 @@ class SQLStorage(StorageBase):
         return {self.id_field: object_id, self.modified_field: stamp, self.deleted_field: True}
 
     def _delete(self, connection, resource_name, parent_id, object_id, keep, forced, if_match):
-        current, now = self.lock_list(connection, resource_name, parent_id)
-        existing = self._read_live(connection, resource_name, parent_id, object_id)
+        current, now, existing = self.lock_and_read(
+            connection, resource_name, parent_id, object_id
+        )
         if existing is None:
             raise ObjectNotFoundError(message=f"Object {object_id!r} not found")
         if if_match is not None and existing[self.modified_field] != if_match:

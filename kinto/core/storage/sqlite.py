@@ -305,9 +305,21 @@ class Storage(SQLStorage):
         ).scalar()
         return current, msec_time()
 
+    def lock_and_read(self, connection, resource_name, parent_id, object_id):
+        # One statement: nothing can change between the two reads anyway.
+        key = {"r": resource_name, "p": parent_id, "id": object_id}
+        current, stamp, data = connection.execute(_READ_TIMESTAMP_AND_OBJECT, key).one()
+        existing = None if stamp is None else self._object(object_id, stamp, data)
+        return current, msec_time(), existing
+
 
 _READ_TIMESTAMP = sa.text(
     "SELECT last_modified FROM timestamps WHERE resource_name = :r AND parent_id = :p"
+)
+_READ_TIMESTAMP_AND_OBJECT = sa.text(
+    "SELECT (SELECT last_modified FROM timestamps WHERE resource_name = :r AND parent_id = :p),"
+    " o.last_modified, o.data FROM (SELECT 1) LEFT JOIN objects AS o"
+    " ON o.resource_name = :r AND o.parent_id = :p AND o.id = :id AND NOT o.deleted"
 )
 
 #: JSON1 ``->`` operator.
