@@ -13,8 +13,14 @@ the right database transaction:
   OPTIONS (for a batch subrequest: the batch's method) begins it as a *write*
   transaction (``BEGIN IMMEDIATE`` on SQLite, so that concurrent writers
   queue on the database lock instead of failing with "database is
-  locked"); other requests read one snapshot of the database (``REPEATABLE
-  READ`` on PostgreSQL), so that e.g. a list and its timestamp agree.
+  locked"). PostgreSQL transactions are ``READ COMMITTED``: each statement
+  sees what was committed before it (a GET that reads a list's timestamp,
+  then the list, may see objects newer than that timestamp, never miss
+  older ones). On SQLite, a read request (GET, HEAD) runs each call in its
+  own short transaction, because SQLite cannot turn a read transaction into
+  a write one once another connection has written: the rare write of a GET
+  (implicit creation of a default bucket) then commits on its own instead of
+  failing with "database is locked".
 * **Otherwise** (tests, background jobs, heartbeat threads, and whenever the
   ``transaction_per_request`` setting is false) each call runs in its own
   short transaction, committed when the function returns and rolled back if
@@ -103,11 +109,6 @@ class Database:
         self._waiting_lock = threading.Lock()
         self._write_options = {engines.BEGIN_OPTION: "IMMEDIATE"}
         self._read_options = {engines.BEGIN_OPTION: "DEFERRED"}
-        # A read request sees one snapshot of the database (SQLite's read
-        # transactions always do): its list timestamp and its list agree.
-        self._read_request_options = dict(self._read_options)
-        if dialect == engines.POSTGRESQL:
-            self._read_request_options["isolation_level"] = "REPEATABLE READ"
 
     def __repr__(self) -> str:
         url = self.engine.url.render_as_string(hide_password=True)
@@ -128,8 +129,8 @@ class Database:
         (one that may be done again or committed alone without harm, like
         initialising a list timestamp or setting a cache key) requested while
         the request transaction is a read transaction runs in its own short
-        transaction instead, so that a GET never needs the write lock of
-        SQLite.
+        transaction instead (on PostgreSQL too: it is committed even if the
+        request fails).
         """
         joined = self._request_transaction(write and idempotent)
         if joined is None:
@@ -179,7 +180,7 @@ class Database:
         except KeyError:
             joined = _Joined(write=_is_write_request(request))
             txn.set_data(self, joined)
-        if detach_if_reading and not joined.write:
+        if not joined.write and (detach_if_reading or self.dialect == engines.SQLITE):
             return None
         joined.manager = manager
         return joined
@@ -219,7 +220,7 @@ class Database:
 
     def _begin_session(self, joined: _Joined) -> None:
         session = Session(bind=self.engine, expire_on_commit=False)
-        options = self._write_options if joined.write else self._read_request_options
+        options = self._write_options if joined.write else self._read_options
         try:
             joined.connection = self._checkout(
                 lambda: session.connection(execution_options=options)

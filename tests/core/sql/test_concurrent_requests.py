@@ -21,7 +21,7 @@ AUTH = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"alice:secret").decod
 @pytest.fixture(params=["sqlite", "postgresql"])
 def wsgi_app(request):
     url = request.getfixturevalue(f"{request.param}_url")
-    settings = {}
+    settings = {"includes": "kinto.plugins.default_bucket"}
     for kind in ("storage", "permission", "cache"):
         settings[f"{kind}_backend"] = f"kinto.core.{kind}.{request.param}"
         settings[f"{kind}_url"] = url
@@ -87,3 +87,23 @@ def test_one_of_concurrent_conditional_updates_wins(wsgi_app):
 
     statuses = in_threads(wsgi_app, work)
     assert sorted(statuses) == [200] + [412] * (THREADS - 1)
+
+
+def test_reads_that_write_succeed_among_concurrent_writers(wsgi_app):
+    # A GET of a default bucket creates it: a write inside a read request.
+    def work(index, testapp, together):
+        if index % 2:
+            return [testapp.post_json(RECORDS, {"data": {}}).status_code for _ in range(WRITES)]
+        statuses = []
+        for n in range(WRITES):
+            user = base64.b64encode(f"user-{index}-{n}:secret".encode()).decode()
+            response = testapp.get(
+                "/v1/buckets/default/collections/tasks/records",
+                extra_environ={"HTTP_AUTHORIZATION": f"Basic {user}"},
+                expect_errors=True,
+            )
+            statuses.append(response.status_code)
+        return statuses
+
+    results = in_threads(wsgi_app, work)
+    assert {status for result in results for status in result} <= {200, 201}
