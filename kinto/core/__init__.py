@@ -24,6 +24,7 @@ __all__ = [
 #: The set-up steps run by :func:`includeme`, in order. The
 #: ``initialization_sequence`` setting may replace this list.
 DEFAULT_INITIALIZATION_SEQUENCE = (
+    "kinto.core.initialization.setup_request_factory",
     "kinto.core.initialization.setup_json_renderer",
     "kinto.core.initialization.setup_cornice",
     "kinto.core.initialization.setup_registry_extras",

@@ -195,8 +195,9 @@ def config_error(message: str):
 
 
 def includeme(config) -> None:
-    """Install the security policy, the identity request attributes, the
-    group finder and the authorizer."""
+    """Install the security policy, the group finder and the authorizer.
+    The identity request attributes are declared on
+    :class:`kinto.core.request.Request`."""
     from kinto.core import authorization
 
     policies = load_policies(config)
@@ -205,16 +206,6 @@ def includeme(config) -> None:
     groupfinder = settings.get("multiauth.groupfinder") or authorization.groupfinder
     config.registry.groupfinder = config.maybe_dotted(groupfinder)
     config.set_security_policy(SecurityPolicy(policies))
-
-    config.add_request_method(
-        lambda request: get_identity(request).userid, "prefixed_userid", reify=True
-    )
-    config.add_request_method(
-        lambda request: list(get_identity(request).principals), "prefixed_principals", reify=True
-    )
-    config.add_request_method(
-        lambda request: get_identity(request).authn_type, "authn_type", reify=True
-    )
 
     config.registry.authorizer = authorization.Authorizer.from_config(config)
 

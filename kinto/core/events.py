@@ -323,18 +323,14 @@ def commit_veto(request, response) -> bool:
     return response.status_code >= 400 or request.exception is not None
 
 
-def _bound_data(request) -> dict:
-    return {}
-
-
 def includeme(config) -> None:
-    """Request transaction (``pyramid_tm`` with :func:`commit_veto`),
-    ``request.bound_data``, the ``for_resources`` / ``for_actions``
-    subscriber predicates, the dispatch tween and the listeners configured
-    in settings (:mod:`kinto.core.listeners`)."""
+    """Request transaction (``pyramid_tm`` with :func:`commit_veto`), the
+    ``for_resources`` / ``for_actions`` subscriber predicates, the dispatch
+    tween and the listeners configured in settings
+    (:mod:`kinto.core.listeners`). ``request.bound_data`` is declared on
+    :class:`kinto.core.request.Request`."""
     config.get_settings().setdefault("tm.commit_veto", "kinto.core.events.commit_veto")
     config.include("pyramid_tm")
-    config.add_request_method(_bound_data, "bound_data", reify=True)
     config.add_subscriber_predicate("for_resources", ResourceFilter)
     config.add_subscriber_predicate("for_actions", ActionFilter)
     config.add_tween("kinto.core.events.dispatch_tween_factory", under=EXCVIEW)

@@ -168,6 +168,21 @@ def setup_authentication(config) -> None:
     config.include("kinto.core.authentication")
 
 
+def setup_request_factory(config) -> None:
+    """Our :class:`~kinto.core.request.Request` class, and once every
+    include ran, no per-request copy of the properties it declares."""
+    from pyramid.interfaces import PHASE3_CONFIG
+
+    from kinto.core.request import Request, drop_duplicate_extensions
+
+    config.set_request_factory(Request)
+    config.action(
+        ("kinto", "request extensions"),
+        lambda: drop_duplicate_extensions(config.registry),
+        order=PHASE3_CONFIG + 1,
+    )
+
+
 def setup_events(config) -> None:
     config.include("kinto.core.events")
 

@@ -22,12 +22,12 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from pyramid import httpexceptions
-from pyramid.request import Request
 from pyramid.settings import aslist
 
 from kinto.core import events
 from kinto.core.authentication import IDENTITY_ENVIRON_KEY, Identity
 from kinto.core.authorization import forbidden
+from kinto.core.request import Request
 from kinto.core.services import Service
 from kinto.core.storage import ObjectNotFoundError
 

@@ -20,6 +20,7 @@ from kinto.core.events import (
     ResourceRead,
     notify_resource_event,
 )
+from kinto.core.request import Request
 
 
 class Journal:
@@ -159,7 +160,7 @@ def _error_view(exc, request):
 def make_app(subscribers=(), settings=None, with_userid=None):
     """Build the test app; ``subscribers`` is a list of
     ``(callable, event class, predicates dict)``."""
-    config = Configurator(settings=dict(settings or {}))
+    config = Configurator(settings=dict(settings or {}), request_factory=Request)
     config.include("kinto.core.events")
     config.registry.journal = Journal()
     config.route_prefix = "v1"

@@ -10,6 +10,7 @@ from pyramid.exceptions import ConfigurationError
 
 from kinto.core.events import ACTIONS, ResourceChanged, notify_resource_event
 from kinto.core.listeners import FilteredListener, ListenerBase
+from kinto.core.request import Request
 from kinto.core.settings import load_settings
 
 
@@ -69,7 +70,7 @@ def _events_view(request):
 
 
 def make_app(settings):
-    config = Configurator(settings=settings)
+    config = Configurator(settings=settings, request_factory=Request)
     config.include("kinto.core.events")
     config.add_route("events", "/events")
     config.add_view(_events_view, route_name="events", renderer="json")

@@ -29,12 +29,12 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from pyramid import httpexceptions
-from pyramid.request import Request
 from pyramid_tm import is_tm_active
 
 from kinto.core import errors, jsonutil, utils
 from kinto.core.authentication import IDENTITY_ENVIRON_KEY
 from kinto.core.events import EVENTS_KEY
+from kinto.core.request import Request
 from kinto.core.services import Service
 
 VALID_METHODS = ("GET", "HEAD", "DELETE", "TRACE", "POST", "PUT", "PATCH")

@@ -9,10 +9,9 @@ are rendered by the request's exception views.
 
 from __future__ import annotations
 
-from pyramid.request import Request
-
 from kinto.core import jsonutil
 from kinto.core.authentication import IDENTITY_ENVIRON_KEY
+from kinto.core.request import Request
 
 DEFAULT_ID = "default"
 
