@@ -48,10 +48,12 @@ class ObjectViews:
         body = {"data": obj, "permissions": self.visible_permissions(uri, acl)}
         return self.respond(body, obj[self.storage.modified_field], status=status)
 
-    def write_conflict(self, error: ModifiedMeanwhileError):
-        existing = error.existing
-        timestamp = existing[self.storage.modified_field] if existing else None
-        return preconditions.precondition_failed(timestamp, existing)
+    def conflict(self, existing: dict | None):
+        """The 412 of a write that lost a race: the current object, or the
+        list timestamp when the object is gone."""
+        if existing is None:
+            return preconditions.precondition_failed(self.timestamp())
+        return preconditions.precondition_failed(existing[self.storage.modified_field], existing)
 
     # Handlers.
 
@@ -125,15 +127,13 @@ class ObjectViews:
                 )
         except UnicityError as e:
             if conditions.if_none_match == ANY:
-                raise preconditions.precondition_failed(
-                    e.existing and e.existing[self.storage.modified_field], e.existing
-                ) from e
+                raise self.conflict(e.existing) from e
             # Created meanwhile by someone else: replace it.
             self.authorizer.require(request, "write", uri)
             existing, created = e.existing, False
             obj = self.storage.update(self.name, self.parent_id, object_id, new)
         except ModifiedMeanwhileError as e:
-            raise self.write_conflict(e) from e
+            raise self.conflict(e.existing) from e
 
         if created or envelope.permissions is not None:
             # Every permission is given: the stored ACL is not needed.
@@ -202,7 +202,7 @@ class ObjectViews:
                 self.name, self.parent_id, object_id, new, if_match=conditions.expected_timestamp
             )
         except ModifiedMeanwhileError as e:
-            raise self.write_conflict(e) from e
+            raise self.conflict(e.existing) from e
 
         acl = self.store_permissions(uri, permission_changes)
         impacted = [{"old": existing, "new": obj}]
@@ -241,7 +241,7 @@ class ObjectViews:
                 if_match=conditions.expected_timestamp,
             )
         except ModifiedMeanwhileError as e:
-            raise self.write_conflict(e) from e
+            raise self.conflict(e.existing) from e
         except ObjectNotFoundError:
             self.raise_not_found(object_id)
         self.permission.delete_object_permissions(uri)
