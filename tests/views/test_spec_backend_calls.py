@@ -2,9 +2,9 @@
 
 Each test counts the storage and permission calls one request makes (the
 real memory backends behind a counting proxy) and asserts an upper bound,
-so that a redundant fetch shows up as a failure. Two of the calls of an
-authenticated request are the principals lookup (the user's groups and
-those of ``system.Authenticated``).
+so that a redundant fetch shows up as a failure. One call of every
+authenticated request is the principals lookup (the groups of the user and
+of ``system.Authenticated``).
 """
 
 from __future__ import annotations
@@ -31,25 +31,25 @@ def test_reading_a_record_fetches_it_once_and_not_its_collection(
 ):
     calls = measure(backend_calls, app.get, RECORD, headers=alice)
     assert calls.count("storage.get") == 1, calls
-    assert len(calls) <= 5, calls
+    assert len(calls) <= 4, calls
 
 
 def test_listing_a_page_of_records(app, alice, records, backend_calls):
     calls = measure(backend_calls, app.get, f"{RECORDS}?_limit=10", headers=alice)
     assert calls.count("storage.list_all") == 1, calls
-    assert len(calls) <= 6, calls
+    assert len(calls) <= 5, calls
 
 
 def test_counting_records(app, alice, records, backend_calls):
     calls = measure(backend_calls, app.head, RECORDS, headers=alice)
     assert "storage.list_all" not in calls
-    assert len(calls) <= 6, calls
+    assert len(calls) <= 5, calls
 
 
 def test_listing_with_object_level_access(app, alice, bob, bob_id, records, backend_calls):
     app.patch_json(f"{RECORDS}/r3", {"permissions": {"read": [bob_id]}}, headers=alice)
     calls = measure(backend_calls, app.get, RECORDS, headers=bob)
-    assert len(calls) <= 7, calls
+    assert len(calls) <= 6, calls
 
 
 def test_creating_a_record_does_not_read_back_its_permissions(
@@ -57,13 +57,13 @@ def test_creating_a_record_does_not_read_back_its_permissions(
 ):
     calls = measure(backend_calls, app.post_json, RECORDS, {"data": {"x": 1}}, headers=alice)
     assert "permission.get_object_permissions" not in calls
-    assert len(calls) <= 6, calls
+    assert len(calls) <= 5, calls
 
 
 def test_creating_a_record_with_put(app, alice, collection, backend_calls):
     calls = measure(backend_calls, app.put_json, f"{RECORDS}/new", {}, headers=alice)
     assert "permission.get_object_permissions" not in calls
-    assert len(calls) <= 7, calls
+    assert len(calls) <= 6, calls
 
 
 def test_patching_a_record_with_if_match(app, alice, record, backend_calls):
@@ -71,7 +71,7 @@ def test_patching_a_record_with_if_match(app, alice, record, backend_calls):
     calls = measure(backend_calls, app.patch_json, RECORD, {"data": {"x": 2}}, headers=headers)
     assert calls.count("storage.get") == 1, calls
     assert calls.count("permission.get_object_permissions") == 1, calls
-    assert len(calls) <= 6, calls
+    assert len(calls) <= 5, calls
 
 
 def test_json_patch_reads_the_acl_once(app, alice, bob_id, record, backend_calls):
@@ -79,16 +79,16 @@ def test_json_patch_reads_the_acl_once(app, alice, bob_id, record, backend_calls
     headers = {**alice, "Content-Type": "application/json-patch+json"}
     calls = measure(backend_calls, app.patch, RECORD, operations, headers=headers)
     assert calls.count("permission.get_object_permissions") == 1, calls
-    assert len(calls) <= 7, calls
+    assert len(calls) <= 6, calls
 
 
 def test_replacing_a_record_with_put(app, alice, record, backend_calls):
     calls = measure(backend_calls, app.put_json, RECORD, {"data": {"x": 3}}, headers=alice)
     assert calls.count("storage.get") == 1, calls
-    assert len(calls) <= 6, calls
+    assert len(calls) <= 5, calls
 
 
 def test_deleting_a_record(app, alice, record, backend_calls):
     calls = measure(backend_calls, app.delete, RECORD, headers=alice)
     assert calls.count("storage.get") == 1, calls
-    assert len(calls) <= 6, calls
+    assert len(calls) <= 5, calls
