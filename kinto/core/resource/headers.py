@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from email.utils import formatdate
+from functools import lru_cache
 
 
 def etag(timestamp: int) -> str:
@@ -12,7 +13,14 @@ def etag(timestamp: int) -> str:
 
 def http_date(timestamp: int) -> str:
     """HTTP date of an epoch-milliseconds timestamp (second precision)."""
-    return formatdate(timestamp / 1000.0, usegmt=True)
+    return _http_date_of_second(timestamp // 1000)
+
+
+@lru_cache(maxsize=1024)
+def _http_date_of_second(seconds: int) -> str:
+    # Formatting costs more than the rest of the header handling; the
+    # timestamps of one list repeat, and recent seconds repeat a lot.
+    return formatdate(seconds, usegmt=True)
 
 
 def set_timestamp(response, timestamp: int) -> None:
