@@ -1,18 +1,34 @@
-"""The one JSON codec of the project (orjson): request bodies, responses,
-cache values, pagination tokens."""
+"""The one JSON codec of the project: request bodies, responses, cache
+values, pagination tokens.
+
+orjson does the work. It reads integers beyond 64 bits as floats and cannot
+write them, while clients may store such numbers and expect them back
+exactly (PostgreSQL's JSONB keeps them): documents holding one go through
+the standard library instead, which is rare and only costs speed.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import orjson
 
 JSONDecodeError = orjson.JSONDecodeError
 
+# 20 digits can exceed the 64-bit range (2**64 has 20 digits).
+_LONG_DIGITS = re.compile(rb"\d{20}")
+
 
 def loads(data: bytes | str) -> Any:
     """Parse JSON; raises :data:`JSONDecodeError` (a ``ValueError``)."""
-    return orjson.loads(data)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    value = orjson.loads(raw)
+    if _LONG_DIGITS.search(raw):
+        # Parse again keeping every integer exact.
+        return json.loads(raw)
+    return value
 
 
 def dumps(value: Any, sort_keys: bool = False) -> bytes:
@@ -20,8 +36,24 @@ def dumps(value: Any, sort_keys: bool = False) -> bytes:
     option = orjson.OPT_NON_STR_KEYS
     if sort_keys:
         option |= orjson.OPT_SORT_KEYS
-    return orjson.dumps(value, option=option)
+    try:
+        return orjson.dumps(value, option=option)
+    except TypeError:
+        if not _has_big_int(value):
+            raise
+        text = json.dumps(value, separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=False)
+        return text.encode("utf-8")
 
 
 def dumps_str(value: Any, sort_keys: bool = False) -> str:
     return dumps(value, sort_keys=sort_keys).decode("utf-8")
+
+
+def _has_big_int(value: Any) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return not -(2**63) <= value < 2**64
+    if isinstance(value, dict):
+        return any(_has_big_int(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_big_int(v) for v in value)
+    return False
