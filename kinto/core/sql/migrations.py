@@ -21,6 +21,7 @@ dialect-specific DDL where needed (``op.get_context().dialect.name``).
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import threading
 from collections.abc import Iterator
@@ -47,6 +48,8 @@ LOCATIONS = {
 # Serialises concurrent ``kinto migrate`` runs on one PostgreSQL database
 # (an arbitrary constant for pg_advisory_xact_lock).
 _PG_LOCK_KEY = 0x4B494E54
+
+logger = logging.getLogger(__name__)
 
 _scripts: dict[str, ScriptDirectory] = {}
 _skip_depth = 0
@@ -115,6 +118,7 @@ def upgrade(
     if dry_run:
         current = current_revision(database, kind)
         if current == head_revision(kind):
+            logger.info("The %s schema is up to date (revision %s).", kind, current)
             return
         config = _config(database, kind, None)
         config.attributes["output"] = output or sys.stdout
@@ -122,7 +126,8 @@ def upgrade(
         _command().upgrade(config, target, sql=True)
         return
 
-    if current_revision(database, kind) == head_revision(kind):
+    if (current := current_revision(database, kind)) == head_revision(kind):
+        logger.info("The %s schema is up to date (revision %s).", kind, current)
         return
 
     def migrate(connection: Connection) -> None:
