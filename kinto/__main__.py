@@ -9,6 +9,7 @@ such as a wrong INI path, which is reported as one line on stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import logging
 import os
@@ -37,7 +38,8 @@ ACCOUNTS_PLUGIN = "kinto.plugins.accounts"
 
 #: Extra packages a backend needs, checked by ``init`` to give a hint.
 _DRIVERS = {
-    "postgresql": ("sqlalchemy", "kinto[postgresql]"),
+    "sqlite": ("sqlalchemy", "kinto[postgresql]"),
+    "postgresql": ("psycopg2", "kinto[postgresql]"),
     "redis": ("redis", "kinto[redis]"),
 }
 
@@ -123,8 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     start.add_argument("--reload", action="store_true", help="restart when a source file changes")
 
-    migrate = command("migrate", _with_app(_migrate), "Create or upgrade the backends' schemas.")
-    migrate.add_argument("--dry-run", action="store_true", help="only log what would be done")
+    migrate = command(
+        "migrate",
+        _with_app(_migrate, check_schema=False),
+        "Create or upgrade the backends' schemas.",
+    )
+    migrate.add_argument(
+        "--dry-run", action="store_true", help="print the SQL that would run, change nothing"
+    )
 
     command("flush-cache", _with_app(_flush_cache), "Empty the cache backend.")
 
@@ -171,6 +179,8 @@ def _setup_logging(level: int) -> None:
     # A no-op when the root logger already has handlers (e.g. under pytest).
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
     logger.setLevel(level)
+    # Alembic lists the plugins it loads: noise unless debugging.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(level, logging.WARNING))
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> int:
@@ -237,10 +247,15 @@ def _version(options: argparse.Namespace) -> int:
 # Subcommands run against the application built from the INI file.
 
 
-def _with_app(command: Callable[[argparse.Namespace, dict], int]) -> Callable:
+def _with_app(
+    command: Callable[[argparse.Namespace, dict], int], check_schema: bool = True
+) -> Callable:
     """Wrap ``command(options, env)`` so that it receives the environment of
     the application built from ``--ini`` (``pyramid.paster.bootstrap``), inside
-    a transaction committed when it returns."""
+    a transaction committed when it returns.
+
+    With ``check_schema=False`` the SQL backends load without checking that
+    their schema is migrated (for ``migrate``, which creates it)."""
 
     def run(options: argparse.Namespace) -> int:
         if (code := _missing_ini(options.ini)) is not None:
@@ -249,7 +264,8 @@ def _with_app(command: Callable[[argparse.Namespace, dict], int]) -> Callable:
         from pyramid.paster import bootstrap
 
         try:
-            env = bootstrap(options.ini)
+            with contextlib.nullcontext() if check_schema else _schema_check_skipped():
+                env = bootstrap(options.ini)
         except Exception as exc:
             logger.debug("Application start-up failed", exc_info=True)
             return _fail(f"cannot load the application from {options.ini}: {_describe(exc)}")
@@ -257,6 +273,16 @@ def _with_app(command: Callable[[argparse.Namespace, dict], int]) -> Callable:
             return command(options, env)
 
     return run
+
+
+def _schema_check_skipped() -> contextlib.AbstractContextManager:
+    """:func:`kinto.core.sql.schema_check_skipped`, or nothing to skip when
+    the SQL backends' dependencies are not installed."""
+    try:
+        from kinto.core.sql import schema_check_skipped
+    except ImportError:
+        return contextlib.nullcontext()
+    return schema_check_skipped()
 
 
 def _describe(exc: BaseException) -> str:

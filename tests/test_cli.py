@@ -13,11 +13,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 from kinto import __main__ as cli
 from kinto.__main__ import main
 from kinto.core.cache import memory as memory_cache
+from kinto.core.sql import dispose_all
+from kinto.core.sql.engines import parse_url
 from kinto.core.storage import memory as memory_storage
+from tests.integration.databases import empty_postgresql_database
 
 
 def app_settings(path):
@@ -92,8 +96,17 @@ def test_version_prints_the_package_version(capsys):
 # init
 
 
-def test_init_writes_the_configuration_file(ini):
+def test_init_writes_a_configuration_file_using_sqlite_beside_it(ini):
     assert main(["init", "--ini", str(ini)]) == cli.EXIT_OK
+
+    settings = app_settings(ini)
+    for kind in ("storage", "permission", "cache"):
+        assert settings[f"kinto.{kind}_backend"] == f"kinto.core.{kind}.sqlite"
+        assert settings[f"kinto.{kind}_url"] == f"sqlite:///{ini.parent / 'kinto.sqlite'}"
+
+
+def test_init_with_memory_backend(ini):
+    assert main(["init", "--ini", str(ini), "--backend", "memory"]) == cli.EXIT_OK
 
     settings = app_settings(ini)
     assert settings["kinto.storage_backend"] == "kinto.core.storage.memory"
@@ -243,7 +256,8 @@ def use_backend(ini, setting, backend):
 
 @pytest.fixture
 def app_ini(ini):
-    assert main(["init", "--ini", str(ini)]) == cli.EXIT_OK
+    """A configuration on the memory backends."""
+    assert main(["init", "--ini", str(ini), "--backend", "memory"]) == cli.EXIT_OK
     yield ini
     _shared_backend.clear()
 
@@ -251,6 +265,7 @@ def app_ini(ini):
 @pytest.fixture
 def cli_logs(caplog):
     caplog.set_level(logging.DEBUG, logger="kinto.cli")
+    caplog.set_level(logging.INFO, logger="kinto.core.sql.migrations")
     return caplog
 
 
@@ -291,6 +306,101 @@ def test_migrate_skips_storage_and_permission_when_readonly(app_ini, cli_logs, m
         "Skipping the permission backend: the server is read-only.",
     ]
     assert "Migrating the cache backend" in cli_logs.text
+
+
+# migrate on the SQL backends, from an empty database.
+
+
+def sql_ini(ini, backend, url):
+    """Write a configuration on ``backend`` at ``url`` for storage,
+    permission and cache."""
+    assert main(["init", "--ini", str(ini), "--backend", backend]) == cli.EXIT_OK
+    text = re.sub(r"(?m)^(kinto\.\w+_url) = .*$", rf"\1 = {url}", ini.read_text())
+    ini.write_text(text)
+    return ini
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_ini(request, ini):
+    """A configuration on the SQL backend of the parameter, whose database
+    has no schema yet."""
+    if request.param == "sqlite":
+        ini.parent.mkdir(parents=True)
+        url = f"sqlite:///{ini.parent / 'kinto.sqlite'}"
+        yield sql_ini(ini, "sqlite", url)
+        dispose_all(str(ini.parent / "kinto.sqlite"))
+    else:
+        with empty_postgresql_database("cli_migrate") as url:
+            yield sql_ini(ini, "postgresql", url)
+
+
+def table_names(ini):
+    url, _ = parse_url(app_settings(ini)["kinto.storage_url"])
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        return set(sqlalchemy.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+SCHEMA_TABLES = {
+    "objects",
+    "timestamps",
+    "access_control_entries",
+    "user_principals",
+    "cache_entries",
+    "kinto_storage_version",
+    "kinto_permission_version",
+    "kinto_cache_version",
+}
+
+
+def test_commands_on_an_unmigrated_database_fail_naming_migrate(empty_database_ini, capsys):
+    assert main(["flush-cache", "--ini", str(empty_database_ini)]) == cli.EXIT_ERROR
+
+    err = capsys.readouterr().err
+    assert "kinto migrate" in err
+    assert err.count("\n") == 1
+
+
+def test_migrate_creates_every_schema_of_an_empty_database(empty_database_ini, cli_logs):
+    assert main(["migrate", "--ini", str(empty_database_ini)]) == cli.EXIT_OK
+
+    assert SCHEMA_TABLES <= table_names(empty_database_ini)
+    # The application now starts: commands that need it work.
+    assert main(["flush-cache", "--ini", str(empty_database_ini)]) == cli.EXIT_OK
+    args = ["purge-deleted", "--ini", str(empty_database_ini), "record", "0"]
+    assert main(args) == cli.EXIT_OK
+
+
+def test_migrate_twice_changes_nothing_the_second_time(empty_database_ini, cli_logs):
+    assert main(["migrate", "--ini", str(empty_database_ini)]) == cli.EXIT_OK
+    tables = table_names(empty_database_ini)
+    cli_logs.clear()
+
+    assert main(["migrate", "--ini", str(empty_database_ini)]) == cli.EXIT_OK
+
+    assert table_names(empty_database_ini) == tables
+    for kind in ("cache", "storage", "permission"):
+        assert f"The {kind} schema is up to date" in cli_logs.text
+
+
+def test_migrate_dry_run_prints_the_sql_and_creates_nothing(empty_database_ini, capsys):
+    assert main(["migrate", "--dry-run", "--ini", str(empty_database_ini)]) == cli.EXIT_OK
+
+    out = capsys.readouterr().out
+    for table in ("objects", "access_control_entries", "cache_entries"):
+        assert re.search(rf"CREATE (UNLOGGED )?TABLE {table} ", out)
+    assert table_names(empty_database_ini) == set()
+
+
+def test_migrate_dry_run_on_a_migrated_database_prints_no_sql(empty_database_ini, capsys):
+    assert main(["migrate", "--ini", str(empty_database_ini)]) == cli.EXIT_OK
+    capsys.readouterr()
+
+    assert main(["migrate", "--dry-run", "--ini", str(empty_database_ini)]) == cli.EXIT_OK
+
+    assert capsys.readouterr().out == ""
 
 
 def test_flush_cache_empties_the_cache(app_ini):

@@ -44,8 +44,18 @@ def test_written_file_is_readable_by_its_owner_only(tmp_path):
     assert stat.S_IMODE(os.stat(ini).st_mode) == 0o600
 
 
-def test_default_config_uses_memory_backends(tmp_path):
+def test_default_config_uses_sqlite_beside_the_ini_file(tmp_path):
     ini = config.write_config(tmp_path / "kinto.ini")
+
+    settings = app_settings(ini)
+    expected_url = f"sqlite:///{tmp_path / 'kinto.sqlite'}"
+    for kind in ("storage", "permission", "cache"):
+        assert settings[f"kinto.{kind}_backend"] == f"kinto.core.{kind}.sqlite"
+        assert settings[f"kinto.{kind}_url"] == expected_url
+
+
+def test_memory_backend_has_no_urls(tmp_path):
+    ini = config.write_config(tmp_path / "kinto.ini", backend="memory")
 
     settings = app_settings(ini)
     assert settings["kinto.storage_backend"] == "kinto.core.storage.memory"
@@ -71,7 +81,7 @@ def test_server_host_defaults_to_loopback(tmp_path):
     assert read_ini(ini)["server:main"]["host"] == "127.0.0.1"
 
 
-def test_sqlite_database_lives_beside_the_ini_file(tmp_path):
+def test_sqlite_database_is_named_after_the_ini_file(tmp_path):
     ini = config.write_config(tmp_path / "conf" / "prod.ini", backend="sqlite")
 
     settings = app_settings(ini)
@@ -91,7 +101,8 @@ def test_postgresql_backend_points_at_local_server(tmp_path):
     assert settings["kinto.storage_backend"] == "kinto.core.storage.postgresql"
     assert settings["kinto.permission_backend"] == "kinto.core.permission.postgresql"
     assert settings["kinto.cache_backend"] == "kinto.core.cache.postgresql"
-    assert settings["kinto.storage_url"] == "postgresql://postgres:postgres@localhost/postgres"
+    for kind in ("storage", "permission", "cache"):
+        assert settings[f"kinto.{kind}_url"] == "postgresql://postgres@127.0.0.1/postgres"
 
 
 def test_cache_backend_can_differ_from_storage_backend(tmp_path):

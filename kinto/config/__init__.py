@@ -19,10 +19,13 @@ TEMPLATE_PATH = Path(__file__).with_name("kinto.tpl")
 STORAGE_BACKENDS = ("memory", "sqlite", "postgresql")
 #: Backends ``kinto init --cache-backend`` accepts.
 CACHE_BACKENDS = ("memory", "sqlite", "postgresql", "redis")
-DEFAULT_BACKEND = "memory"
+#: SQLite: persistent, with no server to install.
+DEFAULT_BACKEND = "sqlite"
 DEFAULT_HOST = "127.0.0.1"
 
-POSTGRESQL_URL = "postgresql://postgres:postgres@localhost/postgres"
+#: A local server's ``postgres`` database as its ``postgres`` user (edit it:
+#: ``postgresql://user:password@host:port/database``).
+POSTGRESQL_URL = "postgresql://postgres@127.0.0.1/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 #: Plugins the template enables when they are importable. Until a plugin

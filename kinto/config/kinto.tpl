@@ -28,6 +28,12 @@ ${include_accounts}    kinto.plugins.accounts
 #    kinto.plugins.statsd
 
 # Backends: where objects, permissions and cached values live.
+#   sqlite      one file, no server to run: sqlite:////absolute/path.sqlite
+#   postgresql  for production, shared by any number of processes:
+#               postgresql://user:password@host:5432/database
+#   memory      lost when the process ends (tests, demos)
+#   redis       cache only: redis://host:6379/0
+# Run `kinto migrate` after changing a SQL backend: it creates the tables.
 kinto.storage_backend = ${storage_backend}
 kinto.storage_url = ${storage_url}
 kinto.permission_backend = ${permission_backend}
@@ -37,6 +43,7 @@ kinto.cache_url = ${cache_url}
 # kinto.cache_prefix =
 # kinto.storage_max_fetch_size = 10000
 # kinto.storage_pool_size = 25
+# kinto.storage_pool_timeout = 30
 # kinto.readonly = false
 
 # Secret keys. They were generated at random for this file: keep them
