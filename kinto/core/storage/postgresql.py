@@ -226,6 +226,13 @@ class Storage(SQLStorage):
             raise ObjectNotFoundError(message=f"Object {object_id!r} not found")
         raise ModifiedMeanwhileError(existing)
 
+    def write_object(self, connection, resource_name, parent_id, object_id, stamp, data, moved):
+        key = {"r": resource_name, "p": parent_id, "id": object_id, "ts": stamp, "data": data}
+        if moved is None:
+            connection.execute(_WRITE_OBJECT, key)
+        else:
+            connection.execute(_WRITE_OBJECT_AND_STAMP, {**key, "list_ts": moved})
+
     def bury(self, connection, resource_name, entries, keep) -> None:
         # One statement for any number of objects.
         parents, ids, stamps = (list(column) for column in zip(*entries, strict=True))
@@ -300,6 +307,18 @@ _UPDATE_IF_MATCH = sa.text(
     RETURNING o.last_modified
 )
 SELECT last_modified FROM written"""  # noqa: S608
+)
+
+_WRITE = """INSERT INTO objects AS o (resource_name, parent_id, id, last_modified, deleted, data)
+    VALUES (:r, :p, :id, :ts, FALSE, CAST(:data AS JSONB))
+    ON CONFLICT (resource_name, parent_id, id) DO UPDATE
+    SET last_modified = excluded.last_modified, deleted = FALSE, data = excluded.data"""
+_WRITE_OBJECT = sa.text(_WRITE)
+# The object and the moved list timestamp in one statement.
+_WRITE_OBJECT_AND_STAMP = sa.text(
+    f"""WITH written AS ({_WRITE} RETURNING 1)
+UPDATE timestamps SET last_modified = :list_ts
+WHERE resource_name = :r AND parent_id = :p AND EXISTS (SELECT 1 FROM written)"""  # noqa: S608
 )
 
 _MATCHING = "(CAST(:if_match AS BIGINT) IS NULL OR o.last_modified = :if_match)"

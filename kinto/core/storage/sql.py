@@ -312,16 +312,28 @@ class SQLStorage(StorageBase):
         if existing is not None:
             raise UnicityError(self.id_field, existing)
         stamp, list_stamp = self.next_timestamp(current, now, forced)
-        self._write_object(connection, resource_name, parent_id, object_id, stamp, data)
-        if list_stamp != current:
-            self._store_timestamp(connection, resource_name, parent_id, list_stamp)
+        moved = list_stamp if list_stamp != current else None
+        self.write_object(connection, resource_name, parent_id, object_id, stamp, data, moved)
         return stamp
 
-    def _write_object(self, connection, resource_name, parent_id, object_id, stamp, data):
+    def write_object(
+        self,
+        connection: Connection,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        stamp: int,
+        data: str,
+        list_stamp: int | None,
+    ) -> None:
+        """Store the object (replacing a tombstone) with ``stamp``, and the
+        list timestamp when it moved (``list_stamp`` not None)."""
         connection.execute(
             self._upsert_object,
             {"r": resource_name, "p": parent_id, "id": object_id, "ts": stamp, "data": data},
         )
+        if list_stamp is not None:
+            self._store_timestamp(connection, resource_name, parent_id, list_stamp)
 
     def update(
         self,
@@ -353,9 +365,8 @@ class SQLStorage(StorageBase):
             if forced <= existing[self.modified_field]:
                 forced = None
         stamp, list_stamp = self.next_timestamp(current, now, forced)
-        self._write_object(connection, resource_name, parent_id, object_id, stamp, data)
-        if list_stamp != current:
-            self._store_timestamp(connection, resource_name, parent_id, list_stamp)
+        moved = list_stamp if list_stamp != current else None
+        self.write_object(connection, resource_name, parent_id, object_id, stamp, data, moved)
         return stamp
 
     def delete(

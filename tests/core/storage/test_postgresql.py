@@ -77,6 +77,14 @@ class TestRoundTrips:
         count(lambda: storage.resource_timestamp("record", "/p"))
         count(lambda: storage.delete("record", "/p", obj["id"]))
 
+    def test_writes_with_a_forced_timestamp_take_three_statements(self, storage, statements):
+        obj = storage.create("record", "/p", {})
+        statements.clear()
+        forced = obj["last_modified"] + 1000
+        storage.update("record", "/p", obj["id"], {"last_modified": forced})
+        # Lock the list, read the object, write both.
+        assert len(statements) == 3, statements
+
 
 def explain(storage, operation) -> str:
     """The query plan of the statement ``operation`` sends."""
