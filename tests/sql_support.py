@@ -15,7 +15,8 @@ Use the fixtures (import them in a ``conftest.py`` or a test module)::
     from tests.sql_support import postgresql_url, sqlite_url  # noqa: F401
 
 or the functions :func:`postgresql_database_url` and
-:func:`migrated_sqlite_file`.
+:func:`migrated_sqlite_file`. :class:`TCPProxy` stands between a test and
+PostgreSQL to play an outage (stop, start).
 """
 
 from __future__ import annotations

@@ -16,11 +16,12 @@ order, which gives unique, increasing timestamps following commit order
 across threads and processes, and makes ``if_match`` an atomic
 compare-and-set.
 
-**Filters and sorts** run in SQL: ``id`` and ``last_modified`` on their
-columns, other fields through the dialect's JSON expressions
-(:class:`Dialect`), with the semantics of :mod:`kinto.core.storage`. A value
-whose type differs from a column's (``last_modified`` compared with a
-string) is decided statically from the JSONB type order.
+**Filters and sorts** run in SQL (:mod:`kinto.core.storage.sql_queries`):
+``id`` and ``last_modified`` on their columns, other fields through the
+dialect's JSON expressions (:class:`Dialect`), with the semantics of
+:mod:`kinto.core.storage`; a page never reads more rows than it returns
+when sorted by timestamp (index ``(resource_name, parent_id,
+last_modified)``).
 
 The decisions left open by the interface are those of the memory backend
 (see :mod:`kinto.core.storage.memory`), which the same conformance suite
