@@ -7,6 +7,7 @@ is bounded in time; the process is terminated when the module's tests end.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import socket
 import subprocess
@@ -90,12 +91,13 @@ def wait_until_ready(url: str, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"kinto start did not answer on {url} ({last_error}):\n{tail}")
 
 
-@pytest.fixture(scope="module")
-def server_url(tmp_path_factory):
-    """Root URL (``http://127.0.0.1:<port>/v1``) of a running ``kinto start``."""
-    directory = tmp_path_factory.mktemp("kinto-e2e")
+@contextlib.contextmanager
+def running_server(directory: Path, ini_text: str):
+    """Run ``kinto start`` on ``ini_text`` (written in ``directory``) on a
+    free port; yield its root URL (``http://127.0.0.1:<port>/v1``) once it
+    answers, and stop it on exit."""
     ini = directory / "kinto.ini"
-    ini.write_text(INI_TEMPLATE.format(secret=secrets.token_hex(32)))
+    ini.write_text(ini_text)
     log = directory / "server.log"
     port = free_port()
     with open(log, "wb") as output:
@@ -116,3 +118,11 @@ def server_url(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory):
+    """Root URL (``http://127.0.0.1:<port>/v1``) of a running ``kinto start``."""
+    directory = tmp_path_factory.mktemp("kinto-e2e")
+    with running_server(directory, INI_TEMPLATE.format(secret=secrets.token_hex(32))) as url:
+        yield url

@@ -8,13 +8,12 @@ own users, so that the flush test leaves nothing the others need.
 """
 
 import secrets
-import subprocess
 import uuid
 
 import pytest
 from kinto_http import Client, KintoException
 
-from tests.e2e.conftest import INI_TEMPLATE, free_port, kinto_command, wait_until_ready
+from tests.e2e.conftest import INI_TEMPLATE, running_server
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
@@ -33,28 +32,8 @@ def accounts_server_url(tmp_path_factory):
     base = INI_TEMPLATE.format(secret=secrets.token_hex(32))
     ini_text = base.replace("multiauth.policies = basicauth\n", ACCOUNTS)
     assert ini_text != base
-    ini = directory / "kinto.ini"
-    ini.write_text(ini_text)
-    log = directory / "server.log"
-    port = free_port()
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [*kinto_command(), "start", "--ini", str(ini), "--port", str(port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_until_ready(f"{url}/", process, log)
+    with running_server(directory, ini_text) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.fixture

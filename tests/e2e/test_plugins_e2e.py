@@ -6,13 +6,12 @@ The server is the one of ``conftest.py`` (memory backends, Basic Auth) with
 """
 
 import secrets
-import subprocess
 import uuid
 
 import pytest
 from kinto_http import Client, KintoException
 
-from tests.e2e.conftest import INI_TEMPLATE, free_port, kinto_command, wait_until_ready
+from tests.e2e.conftest import INI_TEMPLATE, running_server
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
@@ -25,28 +24,8 @@ def plugins_server_url(tmp_path_factory):
     base = INI_TEMPLATE.format(secret=secrets.token_hex(32))
     ini_text = base.replace("use = egg:kinto\n", f"use = egg:kinto\nkinto.includes = {INCLUDES}\n")
     assert ini_text != base
-    ini = directory / "kinto.ini"
-    ini.write_text(ini_text)
-    log = directory / "server.log"
-    port = free_port()
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [*kinto_command(), "start", "--ini", str(ini), "--port", str(port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_until_ready(f"{url}/", process, log)
+    with running_server(directory, ini_text) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.fixture
