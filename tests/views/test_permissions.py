@@ -11,16 +11,6 @@ def app(make_app):
 
 
 @pytest.fixture
-def alice(auth_headers):
-    return auth_headers("alice")
-
-
-@pytest.fixture
-def bob(auth_headers):
-    return auth_headers("bob")
-
-
-@pytest.fixture
 def tree(app, alice):
     app.put_json("/v1/buckets/b", {}, headers=alice)
     app.put_json("/v1/buckets/b/collections/c", {}, headers=alice)
