@@ -45,3 +45,26 @@ def test_postgresql_backend_refuses_a_sqlite_url(sqlite_url):  # noqa: F811
 def test_prefix_is_read_from_the_settings(sqlite_url):  # noqa: F811
     settings = {"cache_url": sqlite_url, "cache_prefix": "app:"}
     assert sqlite.load_from_config(Configurator(settings=settings)).prefix == "app:"
+
+
+def test_backends_on_the_storage_file_share_its_request_transaction(sqlite_url):  # noqa: F811
+    from kinto.core.permission import sqlite as permission_sqlite
+    from tests.core.permission.sql_behaviour import request_transaction
+
+    settings = {
+        "storage_url": sqlite_url,
+        "storage_busy_timeout": 0.5,
+        "permission_url": sqlite_url,
+        "permission_pool_size": 3,
+        "cache_url": sqlite_url,
+        "cache_pool_size": 7,
+    }
+    cache = sqlite.load_from_config(Configurator(settings=settings))
+    permission = permission_sqlite.load_from_config(Configurator(settings=settings))
+    assert cache.database is permission.database
+    with request_transaction("PUT") as manager:
+        permission.add_principal_to_ace("/buckets/b", "write", "alice")
+        cache.set("key", "value", 60)  # would wait on the write lock otherwise
+        manager.commit()
+    assert cache.get("key") == "value"
+    assert permission.get_object_permission_principals("/buckets/b", "write") == {"alice"}

@@ -32,7 +32,8 @@ def statements_of(database: sql.Database):
     sent: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+        statement = without_begin(statement)
+        if statement and not statement.upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
             sent.append(statement)
 
     event.listen(database.engine, "before_cursor_execute", record)
@@ -40,6 +41,14 @@ def statements_of(database: sql.Database):
         yield sent
     finally:
         event.remove(database.engine, "before_cursor_execute", record)
+
+
+def without_begin(statement: str) -> str:
+    """``statement`` without a ``BEGIN;`` sent in the same round trip."""
+    statement = statement.lstrip()
+    if statement.upper().startswith("BEGIN;"):
+        statement = statement[len("BEGIN;") :].lstrip()
+    return statement
 
 
 @contextlib.contextmanager

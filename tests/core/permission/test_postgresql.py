@@ -8,7 +8,11 @@ from sqlalchemy.dialects.postgresql import insert
 
 from kinto.core.permission import postgresql
 from kinto.core.permission.testing import PermissionSuite
-from tests.core.permission.sql_behaviour import COLLECTION, SQLPermissionBehaviour
+from tests.core.permission.sql_behaviour import (
+    COLLECTION,
+    SQLPermissionBehaviour,
+    without_begin,
+)
 from tests.sql_support import postgresql_url  # noqa: F401
 
 
@@ -28,7 +32,7 @@ def plan_of(database, run):
     sent = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(cursor.mogrify(statement, parameters).decode())
+        sent.append(without_begin(cursor.mogrify(statement, parameters).decode()))
 
     event.listen(database.engine, "before_cursor_execute", record)
     try:
