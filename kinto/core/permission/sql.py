@@ -17,8 +17,9 @@ default ``BINARY``): a URI pattern is first narrowed to the index range of
 its literal prefix (the text before its first ``*``), then checked with an
 anchored regular expression (``~`` on PostgreSQL, ``REGEXP`` on SQLite,
 which SQLAlchemy's SQLite dialect registers). Every public method is one
-statement, i.e. one round trip, except
-:meth:`Permission.replace_object_permissions` (two).
+statement, i.e. one round trip, except :meth:`Permission.flush` and
+:meth:`Permission.replace_object_permissions` (two), and
+:meth:`Permission.get_objects_permissions` (one per 5,000 URIs).
 
 Pattern rules are those of the memory backend (see its docstring): in
 :meth:`Permission.get_accessible_objects` a ``*`` is one non-empty path
