@@ -16,11 +16,15 @@ the right database transaction:
   locked"). PostgreSQL transactions are ``READ COMMITTED``: each statement
   sees what was committed before it (a GET that reads a list's timestamp,
   then the list, may see objects newer than that timestamp, never miss
-  older ones). On SQLite, a read request (GET, HEAD) runs each call in its
-  own short transaction, because SQLite cannot turn a read transaction into
-  a write one once another connection has written: the rare write of a GET
-  (implicit creation of a default bucket) then commits on its own instead of
-  failing with "database is locked".
+  older ones).
+* A read request (GET, HEAD, OPTIONS) opens **no** database transaction:
+  each of its statements runs on its own (on PostgreSQL on one connection
+  kept for the request), which sees what ``READ COMMITTED`` would and
+  saves the ``BEGIN`` and ``ROLLBACK`` round trips. Its rare writes
+  (implicit creation of a default bucket) run each in their own short
+  transaction, committed when the call returns (on SQLite also because a
+  read transaction cannot become a write one once another connection has
+  written).
 * **Otherwise** (tests, background jobs, heartbeat threads, and whenever the
   ``transaction_per_request`` setting is false) each call runs in its own
   short transaction, committed when the function returns and rolled back if
@@ -108,7 +112,7 @@ class Database:
         self._waiting = 0
         self._waiting_lock = threading.Lock()
         self._write_options = {engines.BEGIN_OPTION: "IMMEDIATE"}
-        self._read_options = {engines.BEGIN_OPTION: "DEFERRED"}
+        self._read_options = {engines.BEGIN_OPTION: engines.NO_TRANSACTION}
 
     def __repr__(self) -> str:
         url = self.engine.url.render_as_string(hide_password=True)
@@ -125,14 +129,14 @@ class Database:
         """Call ``work(connection)`` inside the current transaction (see the
         module docstring) and return its result.
 
-        ``write`` tells whether ``work`` may write. An ``idempotent`` write
-        (one that may be done again or committed alone without harm, like
-        initialising a list timestamp or setting a cache key) requested while
-        the request transaction is a read transaction runs in its own short
-        transaction instead (on PostgreSQL too: it is committed even if the
-        request fails).
+        ``write`` tells whether ``work`` may write. In a read request, a
+        write runs in its own short transaction (committed even if the
+        request fails). ``idempotent`` (a write that may be done again or
+        committed alone without harm, like initialising a list timestamp or
+        setting a cache key) is accepted for callers' documentation: every
+        write of a read request is now treated so.
         """
-        joined = self._request_transaction(write and idempotent)
+        joined = self._request_transaction(write)
         if joined is None:
             return self.run_standalone(work, write)
         return self._run_joined(joined, work, write)
@@ -163,9 +167,9 @@ class Database:
 
     # Request transactions.
 
-    def _request_transaction(self, detach_if_reading: bool) -> _Joined | None:
+    def _request_transaction(self, write: bool) -> _Joined | None:
         """The state of this database in the current request transaction,
-        or None if work must run in its own transaction."""
+        or None if work (``write`` or not) must run in its own transaction."""
         if not self.transaction_per_request:
             return None
         request = get_current_request()
@@ -180,7 +184,7 @@ class Database:
         except KeyError:
             joined = _Joined(write=_is_write_request(request))
             txn.set_data(self, joined)
-        if not joined.write and (detach_if_reading or self.dialect == engines.SQLITE):
+        if not joined.write and (write or self.dialect == engines.SQLITE):
             return None
         joined.manager = manager
         return joined

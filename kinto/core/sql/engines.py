@@ -11,6 +11,14 @@ Supported URLs:
   are begun by an explicit ``BEGIN`` (``BEGIN IMMEDIATE`` for writes, see
   :data:`BEGIN_OPTION`), which also makes savepoints work.
 
+On both, the driver is in autocommit mode and transactions are explicit,
+chosen by the :data:`BEGIN_OPTION` execution option of the connection:
+``"IMMEDIATE"`` or ``"DEFERRED"`` (the default) begin one, ``"NONE"`` runs
+each statement on its own (reads that need no snapshot: no ``BEGIN`` nor
+``ROLLBACK`` round trips). On PostgreSQL the ``BEGIN`` travels with the
+first statement of the transaction (``BEGIN; <statement>`` in one round
+trip), and ``COMMIT``/``ROLLBACK`` are sent only when a transaction is open.
+
 Pool settings read (all optional, values may be strings):
 ``<prefix>pool_size``, ``<prefix>max_overflow``, ``<prefix>pool_recycle``,
 ``<prefix>pool_timeout``, ``<prefix>pool_pre_ping``, ``<prefix>poolclass``
@@ -24,6 +32,7 @@ only: ``<prefix>busy_timeout`` (seconds, default 10); PostgreSQL only:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -42,9 +51,12 @@ from kinto.core.storage.utils import sort_key
 POSTGRESQL = "postgresql"
 SQLITE = "sqlite"
 
-#: Execution option naming how SQLite begins a transaction
-#: (``"DEFERRED"`` or ``"IMMEDIATE"``); ignored by PostgreSQL.
-BEGIN_OPTION = "kinto_sqlite_begin"
+#: Execution option naming how a transaction begins: ``"DEFERRED"`` (the
+#: default) or ``"IMMEDIATE"`` (SQLite: take the write lock at once; the
+#: same as ``"DEFERRED"`` on PostgreSQL), or ``"NONE"``: no transaction,
+#: each statement commits on its own.
+BEGIN_OPTION = "kinto_begin"
+NO_TRANSACTION = "NONE"
 
 DEFAULT_SQLITE_BUSY_TIMEOUT = 10
 DEFAULT_CONNECT_TIMEOUT = 5
@@ -137,10 +149,15 @@ def create_engine(settings: Mapping[str, Any], prefix: str) -> tuple[Engine, str
 
 
 def _create(url: URL, dialect: str, options: dict[str, Any]) -> Engine:
+    if dialect == POSTGRESQL:
+        # Transactions are begun by _setup_postgresql.
+        options = {**options, "isolation_level": "AUTOCOMMIT"}
     engine = sqlalchemy.create_engine(url, **options)
     errors.install(engine)
     if dialect == SQLITE:
         _setup_sqlite(engine)
+    else:
+        _setup_postgresql(engine)
     return engine
 
 
@@ -227,4 +244,60 @@ def _setup_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection) -> None:
         mode = connection.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
+        if mode != NO_TRANSACTION:
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
+
+
+#: Key of the connection ``info`` telling that a transaction was begun and
+#: its ``BEGIN`` not sent yet.
+_PENDING_BEGIN = "kinto_pending_begin"
+
+
+def _setup_postgresql(engine: Engine) -> None:
+    """Explicit transactions on connections in autocommit mode (see the
+    module docstring): the ``BEGIN`` of a transaction is sent with its first
+    statement, ``COMMIT`` and ``ROLLBACK`` only when one is open (a read
+    without transaction, or a transaction that sent nothing, costs no round
+    trip to end)."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection) -> None:
+        if connection.get_execution_options().get(BEGIN_OPTION) != NO_TRANSACTION:
+            connection.connection.info[_PENDING_BEGIN] = True
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def before_execute(connection, cursor, statement, parameters, context, executemany):
+        info = connection.connection.info
+        if info.get(_PENDING_BEGIN):
+            del info[_PENDING_BEGIN]
+            if executemany:
+                cursor.execute("BEGIN")
+            else:
+                statement = "BEGIN;" + statement
+        return statement, parameters
+
+    def end(verb: str):
+        def do_end(dbapi_connection) -> None:
+            # A pooled connection (PoolProxiedConnection) or a raw one.
+            raw = getattr(dbapi_connection, "dbapi_connection", None)
+            if raw is None:
+                raw = dbapi_connection
+            else:
+                with contextlib.suppress(NotImplementedError):  # ad hoc, at first connect
+                    dbapi_connection.info.pop(_PENDING_BEGIN, None)
+            if raw.closed:
+                raw.rollback()  # raises the driver's "connection already closed"
+            elif raw.info.transaction_status != _IDLE:
+                with raw.cursor() as cursor:
+                    cursor.execute(verb)
+
+        return do_end
+
+    dialect.do_begin = lambda dbapi_connection: None
+    dialect.do_commit = end("COMMIT")
+    dialect.do_rollback = end("ROLLBACK")
+
+
+#: ``psycopg2.extensions.TRANSACTION_STATUS_IDLE``: no transaction open.
+_IDLE = 0

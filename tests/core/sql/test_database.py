@@ -8,6 +8,7 @@ import pytest
 import transaction
 from pyramid import testing
 from pyramid.threadlocal import manager as threadlocal_manager
+from sqlalchemy import event
 
 from kinto.core import sql
 from kinto.core.storage import BackendError, IntegrityError
@@ -341,3 +342,88 @@ class TestReadRequests:
             database.run(count, write=False)
             database.run_standalone(insert("committed meanwhile"))
             assert database.run(count, write=False) == 1
+
+
+def in_transaction(connection) -> bool:
+    """Whether the driver connection has a transaction open (asked of the
+    driver, no statement sent)."""
+    raw = connection.connection.dbapi_connection
+    info = getattr(raw, "info", None)
+    if info is not None:  # psycopg2
+        return info.transaction_status != 0
+    return raw.in_transaction
+
+
+@contextlib.contextmanager
+def statements_sent(database):
+    """The statements the engine sends meanwhile, as the server gets them."""
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    # Added after the engine's own listeners: sees their rewriting.
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+
+
+class TestRoundTrips:
+    def test_a_read_request_runs_its_statements_without_transaction(self, database):
+        with current_request(method="GET") as request, request.tm:
+            assert database.run(in_transaction, write=False) is False
+            assert database.run(in_transaction, write=False) is False
+
+    def test_a_write_request_runs_in_one_transaction(self, database):
+        with current_request(method="POST") as request, request.tm:
+            database.run(insert("a"))
+            assert database.run(in_transaction, write=False) is True
+
+    @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+    def test_begin_travels_with_the_first_statement_on_postgresql(self, database):
+        with statements_sent(database) as sent:
+            with current_request(method="POST") as request, request.tm:
+                database.run(insert("a"))
+                database.run(insert("b"))
+        assert sent[0].startswith("BEGIN;INSERT")
+        assert sent[1].startswith("INSERT")
+        assert names(database) == ["a", "b"]
+
+    @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+    def test_a_transaction_that_sent_nothing_sends_no_commit(self, database):
+        def fetch_status(connection):
+            return in_transaction(connection)
+
+        with statements_sent(database) as sent:
+            database.run(lambda c: None)
+            with current_request(method="POST") as request, request.tm:
+                assert database.run(fetch_status) is False
+        assert sent == []
+
+    @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+    def test_a_first_statement_sent_many_times_begins_the_transaction_once(self, database):
+        def insert_many(connection):
+            connection.exec_driver_sql(
+                "UPDATE items SET name = name || %(suffix)s WHERE name = %(name)s",
+                [{"suffix": "1", "name": "a"}, {"suffix": "2", "name": "b"}],
+            )
+            raise ValueError("roll back")
+
+        database.run(insert("a"))
+        database.run(insert("b"))
+        with pytest.raises(ValueError):
+            database.run(insert_many)
+        assert names(database) == ["a", "b"]
+
+    @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+    def test_a_connection_returned_in_a_failed_transaction_is_rolled_back(self, database):
+        def failing(connection):
+            connection.exec_driver_sql("INSERT INTO items (name) VALUES ('a')")
+            connection.exec_driver_sql("INSERT INTO items (name) VALUES ('a')")
+
+        with pytest.raises(IntegrityError):
+            database.run(failing)
+        assert database.run(in_transaction, write=False) is False
+        assert names(database) == []
