@@ -26,8 +26,8 @@ def database_name(label: str) -> str:
     """A PostgreSQL database name for ``label``, unique to this worker and
     test run."""
     suffix = os.environ.get("KINTO_TEST_DB_SUFFIX")
-    name = f"kinto_{label}_{worker_name()}" + (f"_{suffix}" if suffix else "")
-    return re.sub(r"[^a-z0-9_]", "_", name.lower())[:63]
+    prefix = f"kinto_{worker_name()}" + (f"_{suffix}" if suffix else "")
+    return re.sub(r"[^a-z0-9_]", "_", f"{prefix}_{label}".lower())[:63]
 
 
 def _admin_engine() -> sqlalchemy.Engine:
