@@ -32,7 +32,8 @@ class CacheBase(abc.ABC):
 
     @abc.abstractmethod
     def flush(self) -> None:
-        """Remove every key (of every prefix)."""
+        """Remove every key of this cache's prefix (every key when the
+        prefix is empty), so that caches sharing one store stay apart."""
 
     @abc.abstractmethod
     def ttl(self, key: str) -> int:
