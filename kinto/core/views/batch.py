@@ -313,8 +313,16 @@ def _has_savepoints(data_manager) -> bool:
     return True
 
 
+def _refuse_recursion(request) -> None:
+    """400 when this batch runs as a subrequest of another one, whatever
+    path reached it (``/%62atch``, ``/buckets/../batch``, a redirect...)."""
+    if getattr(request, "parent", None) is not None:
+        raise errors.json_invalid_error([_error("path", RECURSION_MESSAGE)])
+
+
 def post_batch(request):
     """Run the subrequests in order and return their responses."""
+    _refuse_recursion(request)
     _check_content_type(request)
     specs = validate_payload(utils.json_body(request), _max_requests(request.registry.settings))
     context = _BatchContext(request)
