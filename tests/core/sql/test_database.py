@@ -427,3 +427,41 @@ class TestRoundTrips:
             database.run(failing)
         assert database.run(in_transaction, write=False) is False
         assert names(database) == []
+
+    @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+    def test_savepoints_travel_with_the_next_statement_and_are_released_by_commit(self, database):
+        with statements_sent(database) as sent:
+            with current_request(method="POST") as request, request.tm:
+                database.run(insert("a"))
+                request.tm.savepoint()
+                database.run(insert("b"))
+                request.tm.savepoint()
+                database.run(insert("c"))
+        assert [statement.split(" ")[0] for statement in sent] == [
+            "BEGIN;INSERT",
+            "SAVEPOINT",
+            "SAVEPOINT",
+        ]
+        assert all("RELEASE" not in statement for statement in sent)
+        assert names(database) == ["a", "b", "c"]
+
+    @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+    def test_rolling_back_to_an_unused_savepoint_sends_nothing(self, database):
+        with statements_sent(database) as sent:
+            with current_request(method="POST") as request, request.tm:
+                database.run(insert("a"))
+                request.tm.savepoint().rollback()
+                database.run(insert("b"))
+        assert [statement.split(" ")[0] for statement in sent] == ["BEGIN;INSERT", "INSERT"]
+        assert names(database) == ["a", "b"]
+
+    @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+    def test_failed_statement_in_a_savepoint_rolls_back_to_it(self, database):
+        with current_request(method="POST") as request, request.tm:
+            database.run(insert("a"))
+            savepoint = request.tm.savepoint()
+            with pytest.raises(IntegrityError):
+                database.run(insert("a"))
+            savepoint.rollback()
+            database.run(insert("b"))
+        assert names(database) == ["a", "b"]
