@@ -38,7 +38,6 @@ ACCOUNTS_PLUGIN = "kinto.plugins.accounts"
 
 #: Extra packages a backend needs, checked by ``init`` to give a hint.
 _DRIVERS = {
-    "sqlite": ("sqlalchemy", "kinto[postgresql]"),
     "postgresql": ("psycopg2", "kinto[postgresql]"),
     "redis": ("redis", "kinto[redis]"),
 }
