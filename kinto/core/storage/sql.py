@@ -40,7 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from kinto.core import sql
+from kinto.core import jsonutil, sql
 from kinto.core.storage import (
     COMPARISON,
     Filter,
@@ -234,7 +234,7 @@ class SQLStorage(StorageBase):
 
     def _object(self, object_id: str, last_modified: int, data: str) -> dict:
         obj = {self.id_field: object_id, self.modified_field: last_modified}
-        obj.update(orjson.loads(data))
+        obj.update(jsonutil.loads(data))  # integers beyond 64 bits stay exact
         return obj
 
     def _read_live(self, connection, resource_name, parent_id, object_id) -> dict | None:
