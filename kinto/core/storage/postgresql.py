@@ -265,6 +265,18 @@ _STAMP = f"""stamp AS (
 )"""  # noqa: S608
 
 _LIVE = "o.resource_name = :r AND o.parent_id = :p AND o.id = :id AND NOT o.deleted"
+_MATCHING = "(CAST(:if_match AS BIGINT) IS NULL OR o.last_modified = :if_match)"
+
+# _STAMP, only when the live object matches ``if_match`` (NULL: any): a
+# write refused with 412 or 404 leaves the list timestamp alone, so the
+# ETag of that answer is a committed one.
+_STAMP_IF_MATCHING = f"""stamp AS (
+    INSERT INTO timestamps AS t (resource_name, parent_id, last_modified)
+    SELECT :r, :p, {NOW} WHERE EXISTS (SELECT 1 FROM objects AS o WHERE {_LIVE} AND {_MATCHING})
+    ON CONFLICT (resource_name, parent_id) DO UPDATE
+    SET last_modified = GREATEST(excluded.last_modified, t.last_modified + 1)
+    RETURNING t.last_modified
+)"""  # noqa: S608
 
 _CREATE = sa.text(
     f"""WITH existing AS (
@@ -300,7 +312,7 @@ SELECT last_modified FROM written"""  # noqa: S608
 )
 
 _UPDATE_IF_MATCH = sa.text(
-    f"""WITH {_STAMP}, written AS (
+    f"""WITH {_STAMP_IF_MATCHING}, written AS (
     UPDATE objects AS o
     SET last_modified = stamp.last_modified, data = CAST(:data AS JSONB)
     FROM stamp WHERE {_LIVE} AND o.last_modified = :if_match
@@ -321,10 +333,8 @@ UPDATE timestamps SET last_modified = :list_ts
 WHERE resource_name = :r AND parent_id = :p AND EXISTS (SELECT 1 FROM written)"""  # noqa: S608
 )
 
-_MATCHING = "(CAST(:if_match AS BIGINT) IS NULL OR o.last_modified = :if_match)"
-
 _BURY = sa.text(
-    f"""WITH {_STAMP}, buried AS (
+    f"""WITH {_STAMP_IF_MATCHING}, buried AS (
     UPDATE objects AS o
     SET last_modified = stamp.last_modified, deleted = TRUE, data = CAST(:tombstone AS JSONB)
     FROM stamp WHERE {_LIVE} AND {_MATCHING}
@@ -334,7 +344,7 @@ SELECT last_modified FROM buried"""  # noqa: S608
 )
 
 _REMOVE = sa.text(
-    f"""WITH {_STAMP}, removed AS (
+    f"""WITH {_STAMP_IF_MATCHING}, removed AS (
     DELETE FROM objects AS o USING stamp WHERE {_LIVE} AND {_MATCHING}
     RETURNING stamp.last_modified
 )
