@@ -18,6 +18,7 @@ import kinto.core
 from kinto.core import events
 from kinto.core.authorization import InheritanceTable
 from kinto.core.resource import Resource, register
+from tests.conftest import backend_settings
 
 SETTINGS = {
     "storage_backend": "kinto.core.storage.memory",
@@ -70,7 +71,12 @@ class ToyApp(webtest.TestApp):
 
 def build_toy_app(**settings) -> ToyApp:
     config = Configurator(
-        settings={**SETTINGS, "multiauth.authorization_policy": ToyPolicy, **settings}
+        settings={
+            **SETTINGS,
+            **backend_settings(),
+            "multiauth.authorization_policy": ToyPolicy,
+            **settings,
+        }
     )
     kinto.core.initialize(
         config, version="0.0.1", project_name="kinto", default_settings=kinto.DEFAULT_SETTINGS

@@ -11,6 +11,7 @@ from pyramid.config import Configurator
 import kinto
 import kinto.core
 from kinto.core.resource import Resource, register
+from tests.conftest import backend_settings
 
 from .conftest import SETTINGS, ToyPolicy, auth
 
@@ -157,7 +158,9 @@ class OwnedToy(Resource):
 
 
 def test_an_acl_hook_override_is_read_back_for_the_response(alice):
-    config = Configurator(settings={**SETTINGS, "multiauth.authorization_policy": ToyPolicy})
+    config = Configurator(
+        settings={**SETTINGS, **backend_settings(), "multiauth.authorization_policy": ToyPolicy}
+    )
     kinto.core.initialize(
         config, version="0.0.1", project_name="kinto", default_settings=kinto.DEFAULT_SETTINGS
     )

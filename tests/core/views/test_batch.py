@@ -24,6 +24,7 @@ from kinto.core.events import (
 from kinto.core.services import Service
 from kinto.core.utils import json_body
 from kinto.core.views.batch import merge_defaults
+from tests.conftest import backend_settings
 
 BASE_SETTINGS = {
     "storage_backend": "kinto.core.storage.memory",
@@ -175,7 +176,7 @@ def includeme(config):
 
 
 def make_test_app(subscribers=(), **settings):
-    config = Configurator(settings={**BASE_SETTINGS, **settings})
+    config = Configurator(settings={**BASE_SETTINGS, **backend_settings(), **settings})
     kinto.core.initialize(config, version="0.0", project_name="batch-tests")
     config.registry.journal = Journal()
     config.include(includeme)
