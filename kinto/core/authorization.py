@@ -204,6 +204,31 @@ class Authorizer:
         if not self.is_allowed(request, permission, uri):
             raise forbidden(request)
 
+    def require_with_acl(
+        self, request, permission: str, uri: str, names: Iterable[str]
+    ) -> dict[str, set[str]]:
+        """:meth:`require` ``permission`` on the object ``uri`` and return
+        its ACL (``{name: principals}`` for the permission ``names`` of its
+        resource), in **one** permission backend call: the ACEs of the
+        object and of its granting ancestors are read together and the
+        decision is taken here. For handlers that show or update the ACL of
+        the object they authorize."""
+        principals = request.prefixed_principals
+        bound, granted = self.bound_permissions(permission, uri)
+        if granted and not granted.isdisjoint(principals):
+            return self.permission.get_object_permissions(uri, names)
+        uris = list(dict.fromkeys([uri, *(bound_uri for bound_uri, _ in bound)]))
+        wanted = {*names, *(perm for _, perm in bound)}
+        acls = dict(zip(uris, self.permission.get_objects_permissions(uris, wanted), strict=True))
+        for bound_uri, perm in bound:
+            holders = acls[bound_uri].get(perm)
+            if holders and not holders.isdisjoint(principals):
+                break
+        else:
+            raise forbidden(request)
+        names = set(names)
+        return {name: holders for name, holders in acls[uri].items() if name in names}
+
     def accessible_ids(self, request, permission: str, list_uri: str) -> list[str]:
         """Ids of the objects of ``list_uri`` on which the caller holds an
         ACE granting ``permission`` at object level."""

@@ -146,7 +146,7 @@ class ResourceBase:
     # Permissions.
 
     def store_permissions(
-        self, uri: str, changes: dict[str, list] | None
+        self, uri: str, changes: dict[str, list] | None, fresh: bool = False
     ) -> dict[str, set[str]] | None:
         """Write the ACL of ``uri`` after a write: the permissions named in
         ``changes`` are replaced and the writer is added to ``write``
@@ -156,8 +156,14 @@ class ResourceBase:
         back, i.e. when ``changes`` names every permission of the resource
         or the handler read the ACL before (:attr:`acl`); then only what
         differs is written, in one call. Returns ``None`` otherwise.
+
+        ``fresh`` tells that ``uri`` never had an ACE (an id the server just
+        generated): only the non-empty entries are written, with nothing to
+        remove first (one ``add_principal_to_ace`` for the writer alone).
         """
         writer = self.writer_principal() if self.options.explicit_permissions else None
+        if fresh:
+            return self._store_fresh_permissions(uri, changes or {}, writer)
         before = self.acl
         replaces_all = changes is not None and all(name in changes for name in self.permissions)
         if replaces_all:
@@ -185,6 +191,22 @@ class ResourceBase:
             )
         self.acl = {name: principals for name, principals in after.items() if principals}
         return self.acl
+
+    def _store_fresh_permissions(
+        self, uri: str, changes: dict[str, list], writer: str | None
+    ) -> dict[str, set[str]]:
+        after = {name: set(principals) for name, principals in changes.items() if principals}
+        if writer is not None:
+            after.setdefault("write", set()).add(writer)
+        entries = [(name, principal) for name, holders in after.items() for principal in holders]
+        if len(entries) == 1:
+            self.permission.add_principal_to_ace(uri, *entries[0])
+        elif entries:
+            self.permission.replace_object_permissions(
+                uri, {name: list(principals) for name, principals in after.items()}
+            )
+        self.acl = after
+        return after
 
     def visible_permissions(
         self, uri: str, acl: dict[str, set[str]] | None = None

@@ -68,7 +68,11 @@ class ObjectViews:
         )
         conditions = preconditions.parse(request)
         uri = self.object_uri(object_id)
-        self.authorizer.require(request, "read", uri)
+        acl = None
+        if fields:
+            self.authorizer.require(request, "read", uri)
+        else:  # the ACL is shown: read it with the authorization
+            acl = self.authorizer.require_with_acl(request, "read", uri, self.permissions)
         obj = self.get_object(object_id)
         if obj is None:
             self.check_parent_exists()
@@ -79,7 +83,7 @@ class ObjectViews:
         self.notify(ACTIONS.READ, timestamp, [obj])
         if fields:
             return self.respond({"data": project(obj, fields)}, timestamp)
-        return self.object_response(obj, uri)
+        return self.object_response(obj, uri, acl)
 
     def object_put(self):
         """``PUT``: create (201) or replace (200) the object."""
@@ -93,6 +97,9 @@ class ObjectViews:
         uri = self.object_uri(object_id)
         if conditions.if_none_match == ANY or existing is None:
             self.authorizer.require(request, "create", self.plural_uri)
+        elif envelope.permissions is None:
+            # The ACL is updated (writer added): read it with the authorization.
+            self.acl = self.authorizer.require_with_acl(request, "write", uri, self.permissions)
         else:
             self.authorizer.require(request, "write", uri)
         timestamp = existing[self.storage.modified_field] if existing else None
@@ -140,7 +147,8 @@ class ObjectViews:
             changes = patch.replace_permissions(self.permissions, envelope.permissions or {})
         else:
             changes = None
-            self.acl = self.permission.get_object_permissions(uri)
+            if self.acl is None:
+                self.acl = self.permission.get_object_permissions(uri)
         acl = self.store_permissions(uri, changes)
         if existing is None:
             action, impacted = ACTIONS.CREATE, [{"new": obj}]
@@ -171,13 +179,12 @@ class ObjectViews:
         conditions = preconditions.parse(request)
         uri = self.object_uri(object_id)
         existing = self.require_existing(existing, object_id)
-        self.authorizer.require(request, "write", uri)
+        self.acl = acl = self.authorizer.require_with_acl(request, "write", uri, self.permissions)
         modified_field = self.storage.modified_field
         self.check_preconditions(
             conditions, Kind.MODIFY, existing[modified_field], existing=existing
         )
 
-        self.acl = acl = self.permission.get_object_permissions(uri)
         base = {k: v for k, v in existing.items() if k != modified_field}
         if operations is not None:
             current = {"read": (), "write": (), **acl}
@@ -197,6 +204,9 @@ class ObjectViews:
         new = schema.clean_last_modified({**new, "id": object_id})
         new = self.process_object(new, existing)
 
+        # The ACL first: the object's write holds its list's lock until the
+        # transaction ends (a failed write aborts the transaction anyway).
+        acl = self.store_permissions(uri, permission_changes)
         try:
             obj = self.storage.update(
                 self.name, self.parent_id, object_id, new, if_match=conditions.expected_timestamp
@@ -204,7 +214,6 @@ class ObjectViews:
         except ModifiedMeanwhileError as e:
             raise self.conflict(e.existing) from e
 
-        acl = self.store_permissions(uri, permission_changes)
         impacted = [{"old": existing, "new": obj}]
         self.on_changed(ACTIONS.UPDATE, impacted)
         self.notify(ACTIONS.UPDATE, self.event_timestamp(obj, new), impacted)

@@ -139,20 +139,29 @@ class PluralViews:
         self.authorizer.require(request, "create", self.plural_uri)
         self.check_preconditions(conditions, Kind.CREATE_OR_REPLACE, None, exists=False)
         new = self.process_object(schema.clean_last_modified(data), None)
+        # A new object: every permission is given, the stored ACL is not needed.
+        changes = patch.replace_permissions(self.permissions, envelope.permissions or {})
+        acl = None
+        if object_id is None:
+            # The id is chosen here so that the ACL is written before the
+            # object: a write of the list holds the list's lock until the
+            # transaction ends, so it comes last (a generated id has no ACE).
+            object_id = self.options.id_generator()
+            new = {**new, self.storage.id_field: object_id}
+            acl = self.store_permissions(self.object_uri(object_id), changes, fresh=True)
         try:
-            obj = self.storage.create(
-                self.name, self.parent_id, new, id_generator=self.options.id_generator
-            )
+            obj = self.storage.create(self.name, self.parent_id, new)
         except UnicityError as e:
+            if acl is not None:
+                raise  # a generated id taken: 409, the transaction is aborted
             existing = e.existing or self.get_object(object_id)
             if existing is None:
                 raise
             return self.post_existing(existing, conditions)
 
         uri = self.object_uri(obj["id"])
-        # A new object: every permission is given, the stored ACL is not needed.
-        changes = patch.replace_permissions(self.permissions, envelope.permissions or {})
-        acl = self.store_permissions(uri, changes)
+        if acl is None:
+            acl = self.store_permissions(uri, changes)
         impacted = [{"new": obj}]
         self.on_changed(ACTIONS.CREATE, impacted)
         timestamp = obj[self.storage.modified_field]
@@ -165,11 +174,11 @@ class PluralViews:
     def post_existing(self, existing: dict, conditions):
         """``POST`` of an existing id is a read of that object."""
         uri = self.object_uri(existing["id"])
-        self.authorizer.require(self.request, "read", uri)
+        acl = self.authorizer.require_with_acl(self.request, "read", uri, self.permissions)
         current = existing[self.storage.modified_field]
         self.check_preconditions(conditions, Kind.CREATE_OR_REPLACE, current, existing=existing)
         self.notify(ACTIONS.READ, self.timestamp(), [existing])
-        body = {"data": existing, "permissions": self.visible_permissions(uri)}
+        body = {"data": existing, "permissions": self.visible_permissions(uri, acl)}
         return self.respond(body, current)
 
     def plural_delete(self):
