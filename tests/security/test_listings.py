@@ -164,7 +164,7 @@ def test_snapshot_of_a_collection_one_may_create_records_in_is_forbidden(
     history_app.get(path, headers=mallory, status=403)
 
 
-@pytest.mark.parametrize("stamp", ["-1", "1e3", "%00", "abc", "\u0663"])
+@pytest.mark.parametrize("stamp", ["-1", "1e3", "%00", "abc", "%D9%A3"])
 def test_snapshot_bad_timestamps_are_client_errors(history_app, alice, stamp):
     path = f"/v1/buckets/private/snapshot/collections/c@{stamp}"
     history_app.get(path, headers=alice, status=400)
