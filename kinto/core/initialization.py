@@ -27,7 +27,7 @@ import socket
 import time
 import uuid
 from typing import Any
-from urllib.parse import parse_qsl, unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes, urlencode
 
 from dateutil import parser as dateparser
 from pyramid import httpexceptions
@@ -44,8 +44,12 @@ summary_logger = logging.getLogger("request.summary")
 CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 EOS_MESSAGE = "The service you are trying to connect no longer exists at this location."
-#: Query-string parameters never written to logs.
+#: Query-string parameters never written to logs: names containing one of
+#: these words (``_token``, a pagination token, excepted)...
 SECRET_PARAMETERS = ("password", "secret", "token", "code")
+#: ... and these exact names (the OpenID ``state`` ties a browser to a login).
+SECRET_PARAMETER_NAMES = frozenset(("state",))
+MASK = "***"
 
 
 # JSON renderer ---------------------------------------------------------------
@@ -383,15 +387,29 @@ def log_summary(request, response, duration: float) -> None:
     )
 
 
+def is_secret_parameter(name: str) -> bool:
+    """True if the query-string parameter ``name`` must not be logged."""
+    lowered = name.lower()
+    if lowered in SECRET_PARAMETER_NAMES:
+        return True
+    return lowered != "_token" and any(word in lowered for word in SECRET_PARAMETERS)
+
+
 def safe_querystring(query: str) -> dict[str, str]:
     """Parse the query string for logging, masking secret-looking values."""
     result = {}
     for key, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
-        lowered = key.lower()
-        if any(word in lowered for word in SECRET_PARAMETERS) and lowered != "_token":
-            value = "***"
-        result[key] = value
+        result[key] = MASK if is_secret_parameter(key) else value
     return result
+
+
+def loggable_path_qs(request) -> str:
+    """The request's path and query string, secret-looking values masked."""
+    query = request.environ.get("QUERY_STRING", "")
+    if not query:
+        return request.path
+    masked = safe_querystring(query)
+    return request.path + "?" + urlencode(list(masked.items()), safe="*")
 
 
 # Logging classes named in INI files ------------------------------------------------

@@ -22,7 +22,7 @@ from pyramid.exceptions import URLDecodeError
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from kinto.core import errors, storage
+from kinto.core import errors, initialization, storage
 from kinto.core.authentication import challenge_headers
 from kinto.core.errors import ERRORS
 from kinto.core.services import EXPOSED_HEADERS, cornice_errors_response, origin_allowed
@@ -237,7 +237,9 @@ def modified_meanwhile_view(exc, request):
 
 
 def internal_error_view(exc, request):
-    logger.error("Unexpected error on %s %s", request.method, request.path_qs, exc_info=exc)
+    # The query string may carry secrets (an OpenID ``code``): masked.
+    path = initialization.loggable_path_qs(request)
+    logger.error("Unexpected error on %s %s", request.method, path, exc_info=exc)
     return errors.http_error(
         httpexceptions.HTTPInternalServerError(),
         errno=ERRORS.UNDEFINED,
