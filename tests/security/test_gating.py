@@ -239,3 +239,10 @@ def test_deeply_nested_bodies_are_client_errors(make_app, auth_headers):
         "/v1/buckets/b", method="PUT", body=body, headers=headers, expect_errors=True
     )
     assert response.status_code == 400, response.text
+
+
+def test_account_written_back_with_its_stored_hash_keeps_its_password(accounts_app, auth_headers):
+    bob = account(auth_headers, "bob")
+    stored = accounts_app.get("/v1/accounts/bob", headers=bob).json["data"]["password"]
+    accounts_app.put_json("/v1/accounts/bob", {"data": {"password": stored}}, headers=bob)
+    accounts_app.get("/v1/accounts/bob", headers=bob, status=200)

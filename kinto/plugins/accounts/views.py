@@ -20,6 +20,8 @@ parent id ``*``.
 
 from __future__ import annotations
 
+import hmac
+
 from pyramid import httpexceptions
 from pyramid_tm import is_tm_active
 
@@ -177,7 +179,7 @@ class Account(Resource):
     def process_object(self, new: dict, old: dict | None = None) -> dict:
         self.check_own_account(new.get("id"))
         password = new.get("password")
-        if old is not None and password == old.get("password") and isinstance(password, str):
+        if old is not None and _same_secret(password, old.get("password")):
             return new  # The stored hash, untouched.
         if password is None or password == "":
             errors.raise_invalid("body", "data.password", "Required")
@@ -205,6 +207,13 @@ class Account(Resource):
             # A request checking the old password before the commit could
             # have remembered it again.
             request.tm.get().addAfterCommitHook(_forget_after_commit, args=(registry, usernames))
+
+
+def _same_secret(given, stored) -> bool:
+    """True if ``given`` is the text ``stored``, compared in constant time."""
+    if not (isinstance(given, str) and isinstance(stored, str)):
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), stored.encode("utf-8"))
 
 
 def _forget_after_commit(success: bool, registry, usernames: list[str]) -> None:
