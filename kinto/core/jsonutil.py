@@ -17,6 +17,11 @@ import orjson
 
 JSONDecodeError = orjson.JSONDecodeError
 
+#: Deepest nesting accepted in request bodies: the encoder refuses documents
+#: nested deeper than 254 levels, and a stored object lives inside an
+#: envelope (``{"data": ...}``) and events add a few more levels.
+MAX_DEPTH = 200
+
 # 20 digits can exceed the 64-bit range (2**64 has 20 digits).
 _LONG_DIGITS = re.compile(rb"\d{20}")
 
@@ -29,6 +34,31 @@ def loads(data: bytes | str) -> Any:
         # Parse again keeping every integer exact.
         return json.loads(raw)
     return value
+
+
+def loads_document(data: bytes) -> Any:
+    """Parse a request body: like :func:`loads`, and a ``ValueError`` when
+    it is nested deeper than :data:`MAX_DEPTH`."""
+    value = loads(data)
+    if data.count(b"{") + data.count(b"[") > MAX_DEPTH and _depth(value) > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _depth(value: Any) -> int:
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        current, level = pending.pop()
+        if isinstance(current, dict):
+            children = current.values()
+        elif isinstance(current, list):
+            children = current
+        else:
+            continue
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def dumps(value: Any, sort_keys: bool = False) -> bytes:

@@ -21,6 +21,11 @@ from kinto.core.authentication import get_identity
 
 
 class Request(PyramidRequest):
+    # Bodies are read whole into memory by the JSON parser anyway; spooling
+    # them to a temporary file above webob's 10 KiB default only adds a file
+    # that is never closed.
+    request_body_tempfile_limit = 8 * 1024 * 1024
+
     @reify
     def prefixed_userid(self) -> str | None:
         """``"<policy prefix>:<user id>"`` or None when anonymous."""

@@ -103,7 +103,7 @@ def json_body(request) -> Any:
         parsed: Any = {}
     else:
         try:
-            parsed = jsonutil.loads(raw)
+            parsed = jsonutil.loads_document(raw)
         except ValueError as e:
             raise errors.json_invalid_error(
                 [{"location": "body", "name": "", "description": f"Invalid JSON: {e}"}]

@@ -40,3 +40,19 @@ def test_big_integer_is_stored_and_returned_exactly(app, auth_headers):
     app.put("/v1/buckets/b/collections/c/records/r", body, headers=headers)
     response = app.get("/v1/buckets/b/collections/c/records/r", headers=headers)
     assert b'"n":99999999999999999999999' in response.body
+
+
+def test_documents_nested_deeper_than_the_limit_are_refused():
+    deep = b"[" * (jsonutil.MAX_DEPTH + 1) + b"]" * (jsonutil.MAX_DEPTH + 1)
+    with pytest.raises(ValueError, match="nested deeper"):
+        jsonutil.loads_document(deep)
+
+
+def test_documents_at_the_depth_limit_are_accepted():
+    deep = b"[" * jsonutil.MAX_DEPTH + b"]" * jsonutil.MAX_DEPTH
+    assert jsonutil.loads_document(deep) is not None
+
+
+def test_many_brackets_side_by_side_are_not_depth():
+    flat = b"[" + b",".join([b"[]"] * 500) + b"]"
+    assert len(jsonutil.loads_document(flat)) == 500

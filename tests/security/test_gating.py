@@ -224,13 +224,6 @@ def test_malformed_bodies_never_yield_a_500(make_app, auth_headers, body):
         assert response.status_code < 500, response.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kinto/core/jsonutil.py: orjson reads documents nested up to 1024 levels but "
-    "writes only 254, so a deeper body is accepted then fails to serialise: "
-    "TypeError/RecursionError -> 500 (owner: lead; reject deep bodies with a 400 in "
-    "utils.json_body or jsonutil.loads)",
-)
 def test_deeply_nested_bodies_are_client_errors(make_app, auth_headers):
     app = make_app()
     body = b'{"data": {"a": ' + b'{"a": ' * 300 + b"1" + b"}" * 302
