@@ -281,6 +281,16 @@ SCENARIOS = {
 FLOOR = Scenario("floor", "bare Pyramid hello world", floor)
 
 
+def paths_driver(context: dict, index: int) -> Driver:
+    """GET ``context["paths"]`` in turn (each connection from its own
+    offset), as the owner: the requests of ``scale.py``."""
+    paths = context["paths"]
+    offset = (index * 97) % len(paths)
+    return Driver([_get(context, path) for path in paths[offset:] + paths[:offset]], 200)
+
+
 def make_driver(name: str, context: dict, index: int) -> Driver:
+    if name.startswith("scale-"):
+        return paths_driver(context, index)
     scenario = FLOOR if name == FLOOR.name else SCENARIOS[name]
     return scenario.driver(context, index)
