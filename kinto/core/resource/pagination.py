@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from kinto.core import errors, jsonutil, utils
+from kinto.core.resource import schema
 from kinto.core.storage import COMPARISON, MISSING, Filter, PaginationRules, Sort
 
 NONCE_PREFIX = "pagination-token-"
@@ -43,13 +44,17 @@ def encode_token(obj: dict, sorting: Iterable[Sort], offset: int) -> tuple[str, 
 def decode_token(token: str) -> Token:
     """Decode a token, raising the 400 ``_token has invalid content`` error."""
     try:
-        payload = jsonutil.loads(utils.decode64(token))
+        text = utils.decode64(token)
+        payload = jsonutil.loads(text)
     except ValueError:
-        payload = None
+        text, payload = "", None
     if (
         not isinstance(payload, dict)
         or not isinstance(payload.get("last_object"), dict)
         or "offset" not in payload
+        # No stored value holds a NUL (bodies are checked), and PostgreSQL
+        # cannot even compare with one.
+        or ("\\u0000" in text and schema.contains_nul(payload["last_object"]))
     ):
         errors.raise_invalid("querystring", None, "_token has invalid content")
     offset = payload["offset"]
