@@ -103,7 +103,10 @@ def parse_args(argv=None):
         default=",".join(scenarios.SCENARIOS),
         help="comma-separated subset of: %(default)s",
     )
-    load.add_argument("--records", type=int, default=1000, help="records per list collection")
+    load.add_argument("--records", type=int, default=10000, help="records of the items list")
+    load.add_argument(
+        "--shared-records", type=int, default=1000, help="records of the shared list"
+    )
     load.add_argument("--json", metavar="PATH", help="also write the results as JSON")
 
     server = parser.add_argument_group("waitress (same for Kinto and the floor)")
@@ -342,7 +345,9 @@ def run(args) -> int:
             server.wait_ready("/v1/", deadline)
         print(f"Servers ready: Kinto on port {kinto.port}, floor on port {floor.port}")
 
-        context = scenarios.setup("127.0.0.1", kinto.port, args.records, args.connections)
+        context = scenarios.setup(
+            "127.0.0.1", kinto.port, args.records, args.connections, args.shared_records
+        )
         print("Set-up checks: " + "; ".join(context.pop("checks")))
         floor_context = {"host": f"127.0.0.1:{floor.port}"}
 

@@ -31,7 +31,9 @@ READER = ("bob", "bob-bench-secret")
 BATCH_SIZE = 25
 SINCE_CHANGES = 10  # records newer than the `_since` timestamp
 FILTER_CATEGORY = "c3"  # one record in ten
-LIST_QUERY = f"{ITEMS}?category={FILTER_CATEGORY}&_sort=-rank,title"
+PAGE_SIZE = 100
+PAGE_QUERY = f"{ITEMS}?_limit={PAGE_SIZE}"
+LIST_QUERY = f"{ITEMS}?category={FILTER_CATEGORY}&_sort=-rank,title&_limit={PAGE_SIZE}"
 
 
 class SetupError(RuntimeError):
@@ -86,11 +88,13 @@ def item(i: int) -> dict:
     }
 
 
-def setup(host: str, port: int, records: int, connections: int) -> dict:
+def setup(
+    host: str, port: int, records: int, connections: int, shared_records: int = 1000
+) -> dict:
     """Create the benchmark data; return the context shared by all drivers.
 
     User A (``OWNER``) owns bucket ``bench`` and its collections; ``items``
-    and ``shared`` hold ``records`` records each; user B (``READER``) gets
+    holds ``records`` records and ``shared`` ``shared_records``; user B (``READER``) gets
     ``read`` on every tenth record of ``shared`` only.
     """
     owner = Api(host, port, OWNER)
@@ -109,7 +113,7 @@ def setup(host: str, port: int, records: int, connections: int) -> dict:
         items = owner.create_many(ITEMS, [{"data": item(i)} for i in range(records)])
         shared = [
             {"data": item(i), "permissions": {"read": [reader_id]} if i % 10 == 0 else {}}
-            for i in range(records)
+            for i in range(shared_records)
         ]
         owner.create_many(SHARED, shared)
         patched = owner.create_many(PATCHED, [{"data": {"counter": 0}}] * connections)
@@ -123,6 +127,7 @@ def setup(host: str, port: int, records: int, connections: int) -> dict:
             "item_ids": [obj["id"] for obj in items],
             "since": since,
             "patched": [(obj["id"], obj["last_modified"]) for obj in patched],
+            "shared_records": shared_records,
         }
         context["checks"] = check_context(owner, reader, context)
         return context
@@ -135,9 +140,10 @@ def check_context(owner: Api, reader: Api, context: dict) -> list[str]:
     """One request per list scenario, to report result sizes (and catch bugs)."""
     lines = []
     for name, api, path, expected in (
-        ("list", owner, LIST_QUERY, len(context["item_ids"]) // 10),
+        ("page", owner, PAGE_QUERY, min(PAGE_SIZE, len(context["item_ids"]))),
+        ("list", owner, LIST_QUERY, min(PAGE_SIZE, len(context["item_ids"]) // 10)),
         ("since", owner, f"{ITEMS}?_since={context['since']}", SINCE_CHANGES),
-        ("shared", reader, SHARED, len(context["item_ids"]) // 10),
+        ("shared", reader, SHARED, (context["shared_records"] + 9) // 10),
     ):
         _, body = api.call("GET", path, expect=(200,))
         got = len(body["data"])
@@ -225,6 +231,10 @@ def read(context: dict, index: int) -> Driver:
     return Driver([_get(context, f"{ITEMS}/{rid}") for rid in order], 200)
 
 
+def page(context: dict, index: int) -> Driver:
+    return Driver([_get(context, PAGE_QUERY)], 200)
+
+
 def list_filtered(context: dict, index: int) -> Driver:
     return Driver([_get(context, LIST_QUERY)], 200)
 
@@ -271,7 +281,8 @@ SCENARIOS = {
         Scenario("hello", "GET /v1/", hello),
         Scenario("create", "POST a record", create),
         Scenario("read", "GET one record (cycling over the items)", read),
-        Scenario("list", "GET records ?category=c3&_sort=-rank,title", list_filtered),
+        Scenario("page", "GET records ?_limit=100 (first page)", page),
+        Scenario("list", "GET records ?category=c3&_sort=-rank,title&_limit=100", list_filtered),
         Scenario("since", "GET records ?_since=<ts> (10 newer records)", since),
         Scenario("patch", "PATCH own record with If-Match", patch),
         Scenario("batch", "POST /batch of 25 creates", batch),

@@ -74,3 +74,18 @@ def test_pool_size_reaches_the_engine(tmp_path):
         assert database.engine.pool.size() == 3
     finally:
         sql.dispose_all(str(tmp_path / "a.db"))
+
+
+def test_synchronous_commit_reaches_the_postgresql_connections(postgresql_url):
+    settings = {"storage_url": postgresql_url, "storage_synchronous_commit": "OFF"}
+    database = sql.get_database(settings, "storage_")
+    try:
+        shown = database.run(lambda c: c.exec_driver_sql("SHOW synchronous_commit").scalar())
+    finally:
+        sql.dispose_all()
+    assert shown == "off"
+
+
+def test_unknown_synchronous_commit_is_a_configuration_error():
+    with pytest.raises(ConfigurationError, match="synchronous_commit"):
+        engines.engine_options({"storage_synchronous_commit": "maybe"}, "storage_", "postgresql")
