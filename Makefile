@@ -30,8 +30,16 @@ serve: $(STAMP) $(INI)
 	$(VENV)/bin/kinto migrate --ini $(INI)
 	$(VENV)/bin/kinto start --ini $(INI)
 
+# The tests building applications through the root fixtures (the HTTP
+# protocol, the resource framework, plugins), run a second time with every
+# backend on PostgreSQL (KINTO_TEST_BACKEND, see tests/conftest.py).
+PROTOCOL_TESTS := tests/views tests/core/resource tests/core/views tests/plugins \
+	tests/security $(wildcard tests/core/test_*.py)
+
 test: $(TEST_STAMP)
 	$(VENV)/bin/pytest -n auto --dist loadgroup $(PYTEST_ARGS)
+	KINTO_TEST_BACKEND=postgresql $(VENV)/bin/pytest -n auto --dist loadgroup \
+		$(PROTOCOL_TESTS) $(PYTEST_ARGS)
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check kinto tests bench
