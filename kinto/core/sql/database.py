@@ -18,9 +18,9 @@ the right database transaction:
   then the list, may see objects newer than that timestamp, never miss
   older ones).
 * A read request (GET, HEAD, OPTIONS) opens **no** database transaction:
-  each of its statements runs on its own (on PostgreSQL on one connection
-  kept for the request), which sees what ``READ COMMITTED`` would and
-  saves the ``BEGIN`` and ``ROLLBACK`` round trips. Its rare writes
+  each of its statements runs on its own, on one connection kept for the
+  request, which sees what ``READ COMMITTED`` would and saves the ``BEGIN``
+  and ``ROLLBACK`` round trips. Its rare writes
   (implicit creation of a default bucket) run each in their own short
   transaction, committed when the call returns (on SQLite also because a
   read transaction cannot become a write one once another connection has
@@ -184,7 +184,7 @@ class Database:
         except KeyError:
             joined = _Joined(write=_is_write_request(request))
             txn.set_data(self, joined)
-        if not joined.write and (write or self.dialect == engines.SQLITE):
+        if write and not joined.write:
             return None
         joined.manager = manager
         return joined

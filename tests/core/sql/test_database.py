@@ -322,8 +322,7 @@ class TestPoolLimits:
 
 
 class TestReadRequests:
-    @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-    def test_a_read_request_on_sqlite_runs_each_call_alone(self, database):
+    def test_a_write_in_a_read_request_commits_on_its_own(self, database):
         with current_request(method="GET") as request:
             request.tm.begin()
             database.run(lambda c: c.exec_driver_sql("SELECT count(*) FROM items"), write=False)
