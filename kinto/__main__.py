@@ -14,6 +14,7 @@ import importlib.util
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 
 import kinto
@@ -235,7 +236,13 @@ def _start(options: argparse.Namespace) -> int:
         argv.append("-v")
     elif options.verbosity == logging.CRITICAL:
         argv.append("-q")
-    return pserve.main(argv=argv) or EXIT_OK
+    try:
+        return pserve.main(argv=argv) or EXIT_OK
+    except Exception as exc:  # e.g. a database to migrate first
+        # (pserve has configured logging from the INI file by now.)
+        if options.verbosity == logging.DEBUG:
+            traceback.print_exc()
+        return _fail(f"cannot start the server from {options.ini}: {_describe(exc)}")
 
 
 def _version(options: argparse.Namespace) -> int:

@@ -363,6 +363,24 @@ def test_commands_on_an_unmigrated_database_fail_naming_migrate(empty_database_i
     assert err.count("\n") == 1
 
 
+def test_start_on_an_unmigrated_database_fails_in_one_line_naming_migrate(empty_database_ini):
+    args = ["start", "--ini", str(empty_database_ini), "--port", str(free_port())]
+    # In a child process: the server configures logging from the INI file.
+    result = subprocess.run(
+        [sys.executable, "-m", "kinto", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+    assert result.returncode == cli.EXIT_ERROR
+    assert "Traceback" not in result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("kinto: cannot start the server")
+    assert "kinto migrate" in last_line
+
+
 def test_migrate_creates_every_schema_of_an_empty_database(empty_database_ini, cli_logs):
     assert main(["migrate", "--ini", str(empty_database_ini)]) == cli.EXIT_OK
 
