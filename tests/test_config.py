@@ -1,8 +1,10 @@
 import configparser
 import os
+import shutil
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -193,3 +195,19 @@ def test_logging_sections_are_loadable_by_the_standard_library(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert "configured" in result.stderr
+
+
+def test_example_configuration_serves_after_migrate(tmp_path):
+    from kinto.__main__ import main
+    from kinto.core.sql import dispose_all
+
+    root = Path(__file__).resolve().parent.parent
+    ini = tmp_path / "example.ini"
+    shutil.copyfile(root / "config" / "example.ini", ini)
+
+    try:
+        assert main(["migrate", "-q", "--ini", str(ini)]) == 0
+        assert main(["purge-deleted", "-q", "--ini", str(ini), "record", "0"]) == 0
+    finally:
+        dispose_all(str(tmp_path / "example.sqlite"))
+    assert (tmp_path / "example.sqlite").is_file()
