@@ -5,6 +5,7 @@ import contextlib
 import threading
 
 import pytest
+import sqlalchemy
 import transaction
 from pyramid import testing
 from pyramid.threadlocal import manager as threadlocal_manager
@@ -241,9 +242,14 @@ class TestPostgreSQLRecovery:
         """Terminate the connection the pool holds, as a database restart
         would (from another connection)."""
         pid = database.run(lambda c: c.exec_driver_sql("SELECT pg_backend_pid()").scalar())
-        with database.engine.connect() as other:
-            other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
-            other.commit()
+        # Not from the pool: it could hand out the very connection to kill.
+        outside = sqlalchemy.create_engine(database.engine.url, poolclass=sqlalchemy.pool.NullPool)
+        try:
+            with outside.connect() as other:
+                other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+                other.commit()
+        finally:
+            outside.dispose()
 
     def test_lost_connections_are_replaced_without_failing_a_call(self, postgresql_url):
         database = sql.get_database({"storage_url": postgresql_url}, "storage_")
