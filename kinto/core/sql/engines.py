@@ -269,7 +269,7 @@ def _setup_sqlite(engine: Engine) -> None:
 
 #: Key of the connection ``info`` holding the transaction control
 #: statements not sent yet (see :func:`_setup_postgresql`).
-_PENDING = "kinto_pending"
+PENDING = "kinto_pending"
 
 
 def _setup_postgresql(engine: Engine) -> None:
@@ -290,9 +290,9 @@ def _setup_postgresql(engine: Engine) -> None:
 
     def pending(connection) -> list[str]:
         info = connection.connection.info
-        statements = info.get(_PENDING)
+        statements = info.get(PENDING)
         if statements is None:
-            statements = info[_PENDING] = []
+            statements = info[PENDING] = []
         return statements
 
     def savepoint_name(name: str) -> str:
@@ -301,11 +301,11 @@ def _setup_postgresql(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection) -> None:
         begin = connection.get_execution_options().get(BEGIN_OPTION) != NO_TRANSACTION
-        connection.connection.info[_PENDING] = ["BEGIN"] if begin else []
+        connection.connection.info[PENDING] = ["BEGIN"] if begin else []
 
     @event.listens_for(engine, "before_cursor_execute", retval=True)
     def before_execute(connection, cursor, statement, parameters, context, executemany):
-        statements = connection.connection.info.get(_PENDING)
+        statements = connection.connection.info.get(PENDING)
         if statements:
             prefix = ";".join(statements)
             statements.clear()
@@ -345,7 +345,7 @@ def _setup_postgresql(engine: Engine) -> None:
                 raw = dbapi_connection
             else:
                 with contextlib.suppress(NotImplementedError):  # ad hoc, at first connect
-                    dbapi_connection.info.pop(_PENDING, None)
+                    dbapi_connection.info.pop(PENDING, None)
             if raw.closed:
                 raw.rollback()  # raises the driver's "connection already closed"
             elif raw.info.transaction_status != _IDLE:

@@ -41,6 +41,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from kinto.core import jsonutil, sql
+from kinto.core.sql import fast
 from kinto.core.storage import (
     COMPARISON,
     Filter,
@@ -125,8 +126,8 @@ class SQLStorage(StorageBase):
         self._default_generator = UUID4()
         self._data_text = dialect.data_text
         self.queries = QueryBuilder(dialect, self.id_field, self.modified_field, dialect.data_text)
-        # The hot single-object read as text: nothing to build or compile.
-        self._get_statement = sa.text(
+        # The hot single-object read, run on the driver (kinto.core.sql.fast).
+        self._get_statement = fast.RawStatement(
             f"SELECT last_modified, {dialect.data_sql} FROM objects"  # noqa: S608
             " WHERE resource_name = :r AND parent_id = :p AND id = :id AND NOT deleted"
         )
@@ -198,11 +199,11 @@ class SQLStorage(StorageBase):
 
     def resource_timestamp(self, resource_name: str, parent_id: str) -> int:
         key = {"r": resource_name, "p": parent_id}
-        current = self.database.run(
-            lambda c: c.execute(_READ_TIMESTAMP, key).scalar(), write=False
+        row = self.database.run(
+            lambda c: fast.fetch_one(c, _FAST_READ_TIMESTAMP, key), write=False
         )
-        if current is not None:
-            return current
+        if row is not None:
+            return row[0]
         if self.readonly:
             raise ReadonlyError(message="Cannot initialize empty resource timestamp")
         return self.database.run(
@@ -238,9 +239,9 @@ class SQLStorage(StorageBase):
         return obj
 
     def _read_live(self, connection, resource_name, parent_id, object_id) -> dict | None:
-        row = connection.execute(
-            self._get_statement, {"r": resource_name, "p": parent_id, "id": object_id}
-        ).first()
+        row = fast.fetch_one(
+            connection, self._get_statement, {"r": resource_name, "p": parent_id, "id": object_id}
+        )
         return None if row is None else self._object(object_id, row[0], row[1])
 
     def get(self, resource_name: str, parent_id: str, object_id: str) -> dict:
@@ -549,9 +550,11 @@ def _forced_timestamp(value: Any) -> int | None:
     return value if type(value) is int else None
 
 
-_READ_TIMESTAMP = sa.text(
+_READ_TIMESTAMP_SQL = (
     "SELECT last_modified FROM timestamps WHERE resource_name = :r AND parent_id = :p"
 )
+_READ_TIMESTAMP = sa.text(_READ_TIMESTAMP_SQL)
+_FAST_READ_TIMESTAMP = fast.RawStatement(_READ_TIMESTAMP_SQL)
 _UPSERT_TIMESTAMP = sa.text(
     "INSERT INTO timestamps (resource_name, parent_id, last_modified) VALUES (:r, :p, :ts)"
     " ON CONFLICT (resource_name, parent_id) DO UPDATE SET last_modified = excluded.last_modified"

@@ -1,0 +1,91 @@
+"""Driver-level reads (:mod:`kinto.core.sql.fast`) keep the guarantees of
+statements run through SQLAlchemy, on SQLite and PostgreSQL."""
+
+import pytest
+import sqlalchemy
+from sqlalchemy import event
+
+from kinto.core import sql
+from kinto.core.sql import fast
+from kinto.core.storage import BackendError
+from tests.core.sql.test_database import current_request, in_transaction, insert, names
+
+NAMED = fast.RawStatement("SELECT name FROM items WHERE name = :name")
+EVERY = fast.RawStatement("SELECT name FROM items ORDER BY name")
+
+
+def test_rows_come_back_as_tuples(database):
+    database.run(insert("a"))
+    database.run(insert("b"))
+    assert database.run(lambda c: fast.fetch_all(c, EVERY, {}), write=False) == [("a",), ("b",)]
+    assert database.run(lambda c: fast.fetch_one(c, NAMED, {"name": "b"}), write=False) == ("b",)
+    assert database.run(lambda c: fast.fetch_one(c, NAMED, {"name": "z"}), write=False) is None
+
+
+def test_percent_signs_are_not_parameters(database):
+    database.run(
+        lambda c: c.execute(sqlalchemy.text("INSERT INTO items (name) VALUES (:n)"), {"n": "50%"})
+    )
+    statement = fast.RawStatement("SELECT name FROM items WHERE name LIKE '%' || :suffix")
+    rows = database.run(lambda c: fast.fetch_all(c, statement, {"suffix": "0%"}), write=False)
+    assert rows == [("50%",)]
+
+
+def test_reads_see_the_writes_of_their_own_request(database):
+    with current_request(method="POST") as request, request.tm:
+        database.run(insert("a"))
+        seen = database.run(lambda c: fast.fetch_all(c, EVERY, {}), write=False)
+        assert database.run(in_transaction, write=False) is True
+    assert seen == [("a",)]
+
+
+def test_first_read_of_a_write_request_begins_its_transaction(database):
+    with current_request(method="POST") as request:
+        request.tm.begin()
+        database.run(lambda c: fast.fetch_all(c, EVERY, {}), write=False)
+        assert database.run(in_transaction, write=False) is True
+        database.run(insert("a"))
+        request.tm.abort()
+    assert names(database) == []
+
+
+def test_listeners_of_the_engine_see_the_statement(database):
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        database.run(lambda c: fast.fetch_all(c, EVERY, {}), write=False)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    assert seen and seen[-1].endswith("SELECT name FROM items ORDER BY name")
+
+
+def test_programming_errors_are_not_hidden(database):
+    broken = fast.RawStatement("SELECT nothing FROM nowhere")
+    with pytest.raises(sqlalchemy.exc.DBAPIError):
+        database.run(lambda c: fast.fetch_all(c, broken, {}), write=False)
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_a_lost_connection_is_replaced_and_the_read_retried(database):
+    database.run(insert("a"))
+    pid = database.run(lambda c: c.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+    outside = sqlalchemy.create_engine(database.engine.url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with outside.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+            other.commit()
+    finally:
+        outside.dispose()
+    assert database.run(lambda c: fast.fetch_all(c, EVERY, {}), write=False) == [("a",)]
+
+
+def test_unreachable_server_is_a_backend_error():
+    database = sql.get_database(
+        {"storage_url": "postgresql://postgres@127.0.0.1:1/nowhere"}, "storage_"
+    )
+    with pytest.raises(BackendError):
+        database.run(lambda c: fast.fetch_all(c, EVERY, {}), write=False)
