@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
 from kinto.core import sql
+from kinto.core.sql import fast
 from kinto.core.storage import (
     COMPARISON,
     MISSING,
@@ -183,7 +184,7 @@ class Storage(SQLStorage):
         if forced is not None:
             return super()._create(connection, resource_name, parent_id, object_id, data, forced)
         key = {"r": resource_name, "p": parent_id, "id": object_id, "data": data}
-        row = connection.execute(_CREATE, key).first()
+        row = fast.fetch_one(connection, _CREATE, key)
         if row is not None and row[1] is None:
             return row[0]
         if row is not None:
@@ -199,12 +200,12 @@ class Storage(SQLStorage):
             )
         key = {"r": resource_name, "p": parent_id, "id": object_id, "data": data}
         if if_match is None:
-            return connection.execute(_UPSERT, key).scalar_one()
-        stamp = connection.execute(_UPDATE_IF_MATCH, {**key, "if_match": if_match}).scalar()
-        if stamp is None:
+            return fast.fetch_one(connection, _UPSERT, key)[0]
+        row = fast.fetch_one(connection, _UPDATE_IF_MATCH, {**key, "if_match": if_match})
+        if row is None:
             existing = self._read_live(connection, resource_name, parent_id, object_id)
             raise ModifiedMeanwhileError(existing)
-        return stamp
+        return row[0]
 
     def _delete(self, connection, resource_name, parent_id, object_id, keep, forced, if_match):
         if forced is not None:
@@ -218,9 +219,9 @@ class Storage(SQLStorage):
             "if_match": if_match,
             "tombstone": TOMBSTONE_DATA,
         }
-        stamp = connection.execute(_BURY if keep else _REMOVE, key).scalar()
-        if stamp is not None:
-            return stamp
+        row = fast.fetch_one(connection, _BURY if keep else _REMOVE, key)
+        if row is not None:
+            return row[0]
         existing = self._read_live(connection, resource_name, parent_id, object_id)
         if existing is None:
             raise ObjectNotFoundError(message=f"Object {object_id!r} not found")
@@ -278,7 +279,7 @@ _STAMP_IF_MATCHING = f"""stamp AS (
     RETURNING t.last_modified
 )"""  # noqa: S608
 
-_CREATE = sa.text(
+_CREATE = fast.RawStatement(
     f"""WITH existing AS (
     SELECT o.last_modified, o.data::TEXT AS data FROM objects AS o WHERE {_LIVE}
 ), stamp AS (
@@ -300,7 +301,7 @@ UNION ALL
 SELECT last_modified, data FROM existing"""  # noqa: S608
 )
 
-_UPSERT = sa.text(
+_UPSERT = fast.RawStatement(
     f"""WITH {_STAMP}, written AS (
     INSERT INTO objects AS o (resource_name, parent_id, id, last_modified, deleted, data)
     SELECT :r, :p, :id, stamp.last_modified, FALSE, CAST(:data AS JSONB) FROM stamp
@@ -311,7 +312,7 @@ _UPSERT = sa.text(
 SELECT last_modified FROM written"""  # noqa: S608
 )
 
-_UPDATE_IF_MATCH = sa.text(
+_UPDATE_IF_MATCH = fast.RawStatement(
     f"""WITH {_STAMP_IF_MATCHING}, written AS (
     UPDATE objects AS o
     SET last_modified = stamp.last_modified, data = CAST(:data AS JSONB)
@@ -333,7 +334,7 @@ UPDATE timestamps SET last_modified = :list_ts
 WHERE resource_name = :r AND parent_id = :p AND EXISTS (SELECT 1 FROM written)"""  # noqa: S608
 )
 
-_BURY = sa.text(
+_BURY = fast.RawStatement(
     f"""WITH {_STAMP_IF_MATCHING}, buried AS (
     UPDATE objects AS o
     SET last_modified = stamp.last_modified, deleted = TRUE, data = CAST(:tombstone AS JSONB)
@@ -343,7 +344,7 @@ _BURY = sa.text(
 SELECT last_modified FROM buried"""  # noqa: S608
 )
 
-_REMOVE = sa.text(
+_REMOVE = fast.RawStatement(
     f"""WITH {_STAMP_IF_MATCHING}, removed AS (
     DELETE FROM objects AS o USING stamp WHERE {_LIVE} AND {_MATCHING}
     RETURNING stamp.last_modified
