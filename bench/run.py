@@ -126,6 +126,13 @@ def parse_args(argv=None):
     backends.add_argument("--cache-backend", choices=sorted(CACHE_BACKENDS))
     backends.add_argument("--cache-url", help="defaults to --storage-url")
     backends.add_argument("--keep-data", action="store_true", help="leave the bench bucket")
+    backends.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra Kinto setting for the INI, e.g. kinto.storage_synchronous_commit=off",
+    )
 
     args = parser.parse_args(argv)
     args.scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
@@ -178,6 +185,9 @@ def write_ini(directory: Path, args) -> Path:
         "kinto.bucket_create_principals": "system.Authenticated",
         "kinto.batch_max_requests": str(scenarios.BATCH_SIZE),
     }
+    for setting in args.setting:
+        name, _, value = setting.partition("=")
+        settings[name.strip()] = value.strip()
     lines = ["[app:main]", "use = egg:kinto"]
     lines += [f"{name} = {value}".rstrip() for name, value in settings.items()]
     path = directory / "bench.ini"
@@ -285,7 +295,9 @@ def describe_environment(args, settings: dict) -> list[str]:
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
         f"waitress {version('waitress')}, Pyramid {version('pyramid')}"
         f" on 127.0.0.1: {waitress_args} (Kinto and floor alike)",
-        "Kinto backends: " + ", ".join(f"{part}={name}" for part, name in short.items()),
+        "Kinto backends: "
+        + ", ".join(f"{part}={name}" for part, name in short.items())
+        + "".join(f"; {setting}" for setting in args.setting),
         f"Load: {args.connections} keep-alive connections per scenario, one process each; "
         f"{args.warmup:g} s warm-up then {args.duration:g} s measured per scenario",
     ]
