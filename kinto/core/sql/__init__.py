@@ -29,11 +29,18 @@ The whole API a backend needs::
 * :meth:`Database.run(work, write=..., idempotent=...)
   <kinto.core.sql.database.Database.run>` runs ``work(connection)`` in the
   request's transaction when a request is current (committed or aborted with
-  it), otherwise in its own short transaction; ``write=False`` for reads;
-  ``idempotent=True`` for writes that may be committed on their own (they
-  leave a read-only request transaction alone, see the docstring).
-  :meth:`Database.run_standalone` always uses its own transaction.
-  ``Database.dialect`` is ``"postgresql"`` or ``"sqlite"``.
+  it), otherwise in its own short transaction; ``write=False`` for reads.
+  A read request (GET, HEAD) opens no database transaction (each statement
+  stands alone, no ``BEGIN``/``ROLLBACK`` round trips) and its writes commit
+  on their own. :meth:`Database.run_standalone` always uses its own
+  transaction. ``Database.dialect`` is ``"postgresql"`` or ``"sqlite"``.
+* On PostgreSQL, ``BEGIN``, ``SAVEPOINT`` and ``RELEASE SAVEPOINT`` travel
+  with the next statement and ``COMMIT``/``ROLLBACK`` are sent only when a
+  transaction is open (:mod:`kinto.core.sql.engines`).
+* :mod:`kinto.core.sql.fast` runs a hot statement on the driver's cursor
+  (``fast.fetch_one(connection, fast.RawStatement(sql), params)``) inside
+  the work function, without SQLAlchemy's per-execution cost, with the same
+  error translation.
 * Driver errors come out as :class:`kinto.core.storage.BackendError` (503)
   or :class:`kinto.core.storage.IntegrityError` (409)
   (:mod:`kinto.core.sql.errors`).
