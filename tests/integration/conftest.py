@@ -183,7 +183,7 @@ def run_command(*args: str) -> subprocess.CompletedProcess:
 class KintoServer:
     """A ``kinto start`` process on ``ini``; ``start()`` may be called again
     after ``stop()`` or ``kill()`` (on a new port: the old one may linger in
-    TIME_WAIT). Its clients are closed when it stops."""
+    TIME_WAIT)."""
 
     def __init__(self, ini: Path, log: Path):
         self.ini = ini
@@ -221,9 +221,6 @@ class KintoServer:
         self._end(signal.SIGKILL)
 
     def _end(self, signum: int) -> None:
-        for client in self._clients:
-            client.close()
-        self._clients.clear()
         process, self.process = self.process, None
         if process is None:
             return
@@ -238,10 +235,17 @@ class KintoServer:
 
     def client(self, user: str | None = "alice") -> Client:
         """A client of the running server, as ``user`` (Basic Auth) or
-        anonymous (None); closed when the server stops."""
+        anonymous (None); see :meth:`close_clients`."""
         client = Client(self.url, basic_auth(user) if user else {})
         self._clients.append(client)
         return client
+
+    def close_clients(self) -> None:
+        """Close the connections of every client made so far (once no
+        thread uses them any more)."""
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -306,6 +310,7 @@ class ServerFactory:
     def close(self) -> None:
         for server in self.servers:
             server.kill()
+            server.close_clients()
 
 
 @pytest.fixture
