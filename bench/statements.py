@@ -187,6 +187,7 @@ def main(argv=None) -> int:
                 runs[args.profile]()
             profiler.disable()
             pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.lines)
+            app.delete(BUCKET, headers=OWNER)
             return 0
         print(f"{'scenario':<8} {'stmts':>6} {'ms/req':>8}  statements")
         for name, run in runs.items():
