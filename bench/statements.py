@@ -5,8 +5,9 @@ Builds the Kinto application on a SQL backend (the same settings as
 sends each scenario's request a few times through WebTest and prints, per
 request: the statements sent to the database (``BEGIN``, ``COMMIT``,
 ``ROLLBACK`` and ``SAVEPOINT`` included, since each is a round trip) and the
-single-threaded time per request. ``--profile NAME`` prints a cProfile of
-that scenario instead.
+single-threaded time per request, and the CPU time of the process per
+request (Kinto's own cost, without the database server's). ``--profile
+NAME`` prints a cProfile of that scenario instead.
 
 Usage::
 
@@ -189,7 +190,7 @@ def main(argv=None) -> int:
             pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.lines)
             app.delete(BUCKET, headers=OWNER)
             return 0
-        print(f"{'scenario':<8} {'stmts':>6} {'ms/req':>8}  statements")
+        print(f"{'scenario':<8} {'stmts':>6} {'ms/req':>8} {'cpu ms':>7}  statements")
         for name, run in runs.items():
             run()  # warm caches
             log.statements.clear()
@@ -197,13 +198,14 @@ def main(argv=None) -> int:
             run()
             log.active = False
             kinds = Counter(s.split()[0] for s in log.statements)
-            started = time.perf_counter()
-            for _ in range(args.repeat if name != "batch" else max(args.repeat // 25, 2)):
-                run()
             count = args.repeat if name != "batch" else max(args.repeat // 25, 2)
+            started, cpu = time.perf_counter(), time.process_time()
+            for _ in range(count):
+                run()
             elapsed = (time.perf_counter() - started) / count * 1000
+            cpu = (time.process_time() - cpu) / count * 1000
             summary = " ".join(f"{k}:{n}" for k, n in sorted(kinds.items()))
-            print(f"{name:<8} {len(log.statements):>6} {elapsed:>8.2f}  {summary}")
+            print(f"{name:<8} {len(log.statements):>6} {elapsed:>8.2f} {cpu:>7.2f}  {summary}")
             if name in args.show:
                 for statement in log.statements:
                     print(f"         {statement}")
