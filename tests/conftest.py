@@ -78,6 +78,10 @@ def backend_settings() -> dict[str, str]:
     for kind in ("storage", "permission", "cache"):
         settings[f"{kind}_backend"] = f"kinto.core.{kind}.{TEST_BACKEND}"
         settings[f"{kind}_url"] = url
+        if TEST_BACKEND == "postgresql":
+            # Commits need not wait for the disk: a test never outlives a
+            # crash of the database server.
+            settings[f"{kind}_synchronous_commit"] = "off"
     return settings
 
 
