@@ -1,11 +1,12 @@
-"""Driver-level execution of the hottest read statements.
+"""Driver-level execution of the hottest statements.
 
 SQLAlchemy's execution of a statement (execution context, events, result
 object) costs about as much CPU as the round trip to a local PostgreSQL
 itself. The few statements every request sends (reading one object, a list
-timestamp) are therefore run on the driver's cursor directly, inside the
-connection and transaction that :meth:`kinto.core.sql.Database.run` hands
-to the work function, with the same guarantees:
+timestamp, the user's principals, the ACL checks, the creator's ACE) are
+therefore run on the driver's cursor directly, inside the connection and
+transaction that :meth:`kinto.core.sql.Database.run` hands to the work
+function, with the same guarantees:
 
 * the engine's ``before_cursor_execute`` listeners run (so the
   transaction control statements kept pending on a PostgreSQL connection,
@@ -16,36 +17,81 @@ to the work function, with the same guarantees:
   when the connection was lost, which is then invalidated so that the pool
   replaces it and ``Database.run`` may retry) or ``IntegrityError``.
 
-Statements are written once with ``:name`` parameters, as for
-``sqlalchemy.text``, and rendered for each driver's parameter style.
+Statements (:class:`RawStatement`) are written once with ``:name``
+parameters, as for ``sqlalchemy.text``, and rendered once per driver's
+parameter style; a statement may give its own text for SQLite.
+
+**Array parameters** carry a variable-length list of values in one bound
+parameter (so that the text stays the same whatever the length, with no
+limit on the number of values). A membership test is written in
+PostgreSQL's syntax, ``column = ANY(:name)``; on SQLite it becomes
+``column IN (SELECT value FROM json_each(:name))``. The value given is any
+iterable (a list, tuple, set...): it is sent as a PostgreSQL array (a
+list, which psycopg2 renders ``ARRAY[...]``, or ``'{}'`` when empty) and
+as JSON array text on SQLite. Parameters used otherwise as arrays (e.g.
+``unnest(:name)`` on PostgreSQL, ``json_each(:name)`` in a SQLite text)
+are named in ``arrays=``. Values are strings or numbers; SQLite's JSON
+functions cut a string at a NUL character.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
+import orjson
 import sqlalchemy.exc
 from sqlalchemy.engine import Connection
 
 from kinto.core.sql import engines, errors
 
 _PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
+_ANY = re.compile(r"=\s*ANY\s*\(\s*:(\w+)\s*\)", re.IGNORECASE)
 
 
 class RawStatement:
-    """A read statement with ``:name`` parameters, rendered per dialect
-    (``%(name)s`` for psycopg2, ``:name`` for sqlite3)."""
+    """A statement with ``:name`` parameters, rendered per dialect
+    (``%(name)s`` for psycopg2, ``:name`` for sqlite3).
 
-    __slots__ = ("text", "_postgresql")
+    ``text`` is the statement for every dialect; ``sqlite``, when given,
+    replaces it on SQLite. ``column = ANY(:name)`` in ``text`` tests
+    membership in the array parameter ``name`` (see the module docstring);
+    ``arrays`` names the other array parameters."""
 
-    def __init__(self, text: str) -> None:
+    __slots__ = ("text", "arrays", "_postgresql", "_sqlite")
+
+    def __init__(self, text: str, *, sqlite: str | None = None, arrays: Collection[str] = ()):
         self.text = text
+        #: Names of the array parameters.
+        self.arrays = frozenset(_ANY.findall(text)).union(arrays)
         self._postgresql = _PARAMETER.sub(r"%(\1)s", text.replace("%", "%%"))
+        if sqlite is None:
+            sqlite = _ANY.sub(r"IN (SELECT value FROM json_each(:\1))", text)
+        self._sqlite = sqlite
 
     def render(self, dialect_name: str) -> str:
-        return self._postgresql if dialect_name == engines.POSTGRESQL else self.text
+        """The text sent to the driver of ``dialect_name``."""
+        return self._postgresql if dialect_name == engines.POSTGRESQL else self._sqlite
+
+    def bind(self, dialect_name: str, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``params`` with the array parameters in the driver's form (a
+        list on PostgreSQL, JSON array text on SQLite)."""
+        if not self.arrays:
+            return params
+        bound = dict(params)
+        if dialect_name == engines.POSTGRESQL:
+            for name in self.arrays:
+                value = bound[name]
+                if type(value) is not list:
+                    bound[name] = list(value)
+        else:
+            for name in self.arrays:
+                value = bound[name]
+                if not isinstance(value, (list, tuple)):
+                    value = list(value)
+                bound[name] = orjson.dumps(value).decode()
+        return bound
 
 
 def fetch_all(
@@ -53,22 +99,7 @@ def fetch_all(
 ) -> list[tuple]:
     """Rows of ``statement`` run on the driver connection of
     ``connection`` (see the module docstring)."""
-    dialect = connection.dialect
-    text = statement.render(dialect.name)
-    raw = connection.connection.dbapi_connection
-    cursor = raw.cursor()
-    try:
-        # The engine's listeners see it as any statement (on PostgreSQL,
-        # one sends the pending transaction control statements with it).
-        for listener in connection.dispatch.before_cursor_execute:
-            text, params = listener(connection, cursor, text, params, None, False)
-        cursor.execute(text, params)
-        return cursor.fetchall()
-    except dialect.loaded_dbapi.Error as e:
-        _raise_translated(connection, e, raw, cursor, text, params)
-        raise  # pragma: no cover - _raise_translated always raises
-    finally:
-        cursor.close()
+    return _run(connection, statement, params, _all_rows)
 
 
 def fetch_one(
@@ -77,6 +108,43 @@ def fetch_one(
     """The first row of :func:`fetch_all`, or None."""
     rows = fetch_all(connection, statement, params)
     return rows[0] if rows else None
+
+
+def execute(connection: Connection, statement: RawStatement, params: Mapping[str, Any]) -> int:
+    """Run ``statement`` (a write without ``RETURNING``) like
+    :func:`fetch_all`; return the number of rows it changed (the driver's
+    ``rowcount``; an ``INSERT ... ON CONFLICT DO NOTHING`` counts the rows
+    it inserted)."""
+    return _run(connection, statement, params, _row_count)
+
+
+def _all_rows(cursor) -> list[tuple]:
+    return cursor.fetchall()
+
+
+def _row_count(cursor) -> int:
+    return cursor.rowcount
+
+
+def _run(connection: Connection, statement: RawStatement, params: Mapping[str, Any], result):
+    """``result(cursor)`` after running ``statement`` on a driver cursor."""
+    dialect = connection.dialect
+    text = statement.render(dialect.name)
+    params = statement.bind(dialect.name, params)
+    raw = connection.connection.dbapi_connection
+    cursor = raw.cursor()
+    try:
+        # The engine's listeners see it as any statement (on PostgreSQL,
+        # one sends the pending transaction control statements with it).
+        for listener in connection.dispatch.before_cursor_execute:
+            text, params = listener(connection, cursor, text, params, None, False)
+        cursor.execute(text, params)
+        return result(cursor)
+    except dialect.loaded_dbapi.Error as e:
+        _raise_translated(connection, e, raw, cursor, text, params)
+        raise  # pragma: no cover - _raise_translated always raises
+    finally:
+        cursor.close()
 
 
 def _raise_translated(connection, error, raw, cursor, text, params) -> None:
