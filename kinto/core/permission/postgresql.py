@@ -10,8 +10,6 @@ prefix.
 
 from __future__ import annotations
 
-from sqlalchemy.dialects.postgresql import insert
-
 from kinto.core import sql
 from kinto.core.permission.sql import Permission
 from kinto.core.permission.sql import load_from_config as _load
@@ -21,4 +19,4 @@ __all__ = ["Permission", "load_from_config"]
 
 def load_from_config(config) -> Permission:
     """Backend factory; see :func:`kinto.core.permission.sql.load_from_config`."""
-    return _load(config, sql.POSTGRESQL, insert)
+    return _load(config, sql.POSTGRESQL)

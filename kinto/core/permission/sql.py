@@ -1,5 +1,5 @@
-"""Permission backend on SQL, written once on SQLAlchemy Core for
-PostgreSQL (:mod:`kinto.core.permission.postgresql`) and SQLite
+"""Permission backend on SQL, written once for PostgreSQL
+(:mod:`kinto.core.permission.postgresql`) and SQLite
 (:mod:`kinto.core.permission.sqlite`).
 
 Tables (created by ``kinto/core/permission/migrations``, whose first
@@ -12,30 +12,36 @@ Transactions are those of :class:`kinto.core.sql.Database`: during a request
 every call joins the request's transaction (a failed request rolls back its
 permission changes with its objects); otherwise each call commits alone.
 
+Statements: every method a request calls (reading principals and ACLs,
+checking a permission, listing accessible objects, adding the creator's
+ACE, replacing an ACL) runs SQL text on the driver's cursor through
+:mod:`kinto.core.sql.fast`: the statements are the ``_UPPER_CASE``
+constants below (and :func:`_accessible_statement`), rendered once per
+dialect; lists of any length travel as one array parameter
+(``= ANY(:name)``, a JSON array on SQLite), so the text never depends on
+their length. The rare bulk operations (:meth:`Permission.flush`,
+:meth:`Permission.delete_object_permissions`) use SQLAlchemy Core.
+
 ``object_id`` compares byte-wise (``COLLATE "C"`` on PostgreSQL, SQLite's
 default ``BINARY``): a URI pattern is first narrowed to the index range of
 its literal prefix (the text before its first ``*``), then checked with an
 anchored regular expression (``~`` on PostgreSQL, ``REGEXP`` on SQLite,
 which SQLAlchemy's SQLite dialect registers). Every public method is one
 statement, i.e. one round trip, except :meth:`Permission.flush` and
-:meth:`Permission.replace_object_permissions` (two), and
-:meth:`Permission.get_objects_permissions` (one per 5,000 URIs).
+:meth:`Permission.replace_object_permissions` (two).
 
 Pattern rules are those of the memory backend (see its docstring): in
 :meth:`Permission.get_accessible_objects` a ``*`` is one non-empty path
 segment and only the last one spans deeper segments with
 ``with_children=True``; in :meth:`Permission.delete_object_permissions` a
 ``*`` is any run of characters, ``/`` included.
-
-The one dialect-specific part, the ``INSERT ... ON CONFLICT DO NOTHING``
-construct, is given by the backend module.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from pyramid.exceptions import ConfigurationError
@@ -47,18 +53,14 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    bindparam,
     delete,
-    literal,
     or_,
-    select,
-    tuple_,
 )
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.types import TupleType
 
 from kinto.core import sql
 from kinto.core.permission import BoundPermission, PermissionBase
+from kinto.core.sql import fast
 
 __all__ = [
     "Permission",
@@ -94,60 +96,122 @@ user_principals = Table(
 _aces = access_control_entries.c
 _users = user_principals.c
 
-#: Longest ``IN`` list sent in one statement (SQLite caps bound parameters).
-_CHUNK = 5000
+# Statements. The per-request ones run on the driver (kinto.core.sql.fast),
+# written once with ``= ANY(:name)`` for membership in a list parameter.
+
+#: ``(object_id, permission)`` among the pairs of the bound permissions,
+#: given as the ``uris`` and ``permissions`` arrays on PostgreSQL (element
+#: by element) and as the JSON array of pairs ``pairs`` on SQLite.
+_BOUND = (
+    "(object_id, permission) IN"
+    " (SELECT * FROM unnest(CAST(:uris AS TEXT[]), CAST(:permissions AS TEXT[])))"
+)
+_BOUND_SQLITE = (
+    "(object_id, permission) IN"
+    " (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:pairs))"
+)
 
 
-def _expanding(name: str, type_: Any = None):
-    return bindparam(name, expanding=True, type_=type_)
-
-
-_PAIRS = TupleType(Text(), Text())
-
-_GET_USER_PRINCIPALS = select(_users.principal).where(_users.user_id == bindparam("user_id"))
-_GET_USERS_PRINCIPALS = select(_users.principal).where(_users.user_id.in_(_expanding("user_ids")))
-_REMOVE_USER_PRINCIPAL = delete(user_principals).where(
-    _users.user_id == bindparam("user_id"), _users.principal == bindparam("principal")
-)
-_REMOVE_PRINCIPAL = delete(user_principals).where(_users.principal == bindparam("principal"))
-_REMOVE_FROM_ACE = delete(access_control_entries).where(
-    _aces.object_id == bindparam("object_id"),
-    _aces.permission == bindparam("permission"),
-    _aces.principal == bindparam("principal"),
-)
-_GET_ACE_PRINCIPALS = select(_aces.principal).where(
-    _aces.object_id == bindparam("object_id"), _aces.permission == bindparam("permission")
-)
-_GET_OBJECTS_ACES = select(_aces.object_id, _aces.permission, _aces.principal).where(
-    _aces.object_id.in_(_expanding("object_ids"))
-)
-_GET_OBJECTS_SOME_ACES = _GET_OBJECTS_ACES.where(_aces.permission.in_(_expanding("permissions")))
-_GET_AUTHORIZED_PRINCIPALS = select(_aces.principal).where(
-    tuple_(_aces.object_id, _aces.permission).in_(_expanding("bound", _PAIRS))
-)
-_CHECK_PERMISSION = (
-    select(literal(1))
-    .where(
-        _aces.principal.in_(_expanding("principals")),
-        tuple_(_aces.object_id, _aces.permission).in_(_expanding("bound", _PAIRS)),
+def _bound_statement(template: str) -> fast.RawStatement:
+    """``template`` with ``{bound}`` standing for :data:`_BOUND`."""
+    return fast.RawStatement(
+        template.format(bound=_BOUND),
+        sqlite=template.format(bound=_BOUND_SQLITE),
+        arrays=("uris", "permissions", "pairs"),
     )
-    .limit(1)
+
+
+_GET_USER_PRINCIPALS = fast.RawStatement(
+    "SELECT principal FROM user_principals WHERE user_id = :user_id"
 )
-_ALL_ACCESSIBLE = select(_aces.object_id, _aces.permission).where(
-    _aces.principal.in_(_expanding("principals"))
+_GET_USERS_PRINCIPALS = fast.RawStatement(
+    "SELECT principal FROM user_principals WHERE user_id = ANY(:user_ids)"
+)
+_ADD_USER_PRINCIPAL = fast.RawStatement(
+    "INSERT INTO user_principals (user_id, principal) VALUES (:user_id, :principal)"
+    " ON CONFLICT DO NOTHING"
+)
+_REMOVE_USER_PRINCIPAL = fast.RawStatement(
+    "DELETE FROM user_principals WHERE user_id = :user_id AND principal = :principal"
+)
+_REMOVE_PRINCIPAL = fast.RawStatement("DELETE FROM user_principals WHERE principal = :principal")
+_ADD_ACE = fast.RawStatement(
+    "INSERT INTO access_control_entries (object_id, permission, principal)"
+    " VALUES (:object_id, :permission, :principal) ON CONFLICT DO NOTHING"
+)
+_REMOVE_FROM_ACE = fast.RawStatement(
+    "DELETE FROM access_control_entries"
+    " WHERE object_id = :object_id AND permission = :permission AND principal = :principal"
+)
+_GET_ACE_PRINCIPALS = fast.RawStatement(
+    "SELECT principal FROM access_control_entries"
+    " WHERE object_id = :object_id AND permission = :permission"
+)
+_GET_OBJECTS_ACES = fast.RawStatement(
+    "SELECT object_id, permission, principal FROM access_control_entries"
+    " WHERE object_id = ANY(:object_ids)"
+)
+_GET_OBJECTS_SOME_ACES = fast.RawStatement(
+    _GET_OBJECTS_ACES.text + " AND permission = ANY(:permissions)"
+)
+_GET_AUTHORIZED_PRINCIPALS = _bound_statement(
+    "SELECT principal FROM access_control_entries WHERE {bound}"
+)
+_CHECK_PERMISSION = _bound_statement(
+    "SELECT 1 FROM access_control_entries WHERE principal = ANY(:principals) AND {bound} LIMIT 1"
+)
+_ALL_ACCESSIBLE = fast.RawStatement(
+    "SELECT object_id, permission FROM access_control_entries WHERE principal = ANY(:principals)"
+)
+#: Of the permissions ``permissions`` of ``object_id``, the entries other
+#: than the ``(kept_permissions, kept_principals)`` pairs (element by
+#: element; on SQLite the JSON array of pairs ``kept``).
+_REMOVE_STALE_ACES = fast.RawStatement(
+    "DELETE FROM access_control_entries"
+    " WHERE object_id = :object_id AND permission = ANY(:permissions)"
+    " AND (permission, principal) NOT IN (SELECT * FROM"
+    " unnest(CAST(:kept_permissions AS TEXT[]), CAST(:kept_principals AS TEXT[])))",
+    sqlite="DELETE FROM access_control_entries"
+    " WHERE object_id = :object_id AND permission = ANY(:permissions)"
+    " AND (permission, principal) NOT IN (SELECT json_extract(value, '$[0]'),"
+    " json_extract(value, '$[1]') FROM json_each(:kept))",
+    arrays=("kept_permissions", "kept_principals", "kept"),
+)
+#: The ``(kept_permissions, kept_principals)`` entries of ``object_id``
+#: (``kept`` on SQLite), those already there left alone.
+_ADD_ACES = fast.RawStatement(
+    "INSERT INTO access_control_entries (object_id, permission, principal)"
+    " SELECT :object_id, * FROM"
+    " unnest(CAST(:kept_permissions AS TEXT[]), CAST(:kept_principals AS TEXT[]))"
+    " ON CONFLICT DO NOTHING",
+    # ``WHERE true``: without it SQLite would read ``ON CONFLICT`` as a join
+    # constraint of the SELECT.
+    sqlite="INSERT INTO access_control_entries (object_id, permission, principal)"
+    " SELECT :object_id, json_extract(value, '$[0]'), json_extract(value, '$[1]')"
+    " FROM json_each(:kept) WHERE true ON CONFLICT DO NOTHING",
+    arrays=("kept_permissions", "kept_principals", "kept"),
 )
 _FLUSH = (delete(access_control_entries), delete(user_principals))
 
 
+def _pairs_postgresql(pairs: list[BoundPermission]) -> dict[str, Any]:
+    return {"uris": [uri for uri, _ in pairs], "permissions": [perm for _, perm in pairs]}
+
+
+def _pairs_sqlite(pairs: list[BoundPermission]) -> dict[str, Any]:
+    return {"pairs": pairs}
+
+
 class Permission(PermissionBase):
     """Permission backend storing ACEs and group memberships in SQL tables
-    of ``database``; ``insert`` is the dialect's ``insert`` construct (it
-    must offer ``on_conflict_do_nothing``)."""
+    of ``database`` (see the module docstring)."""
 
-    def __init__(self, database: sql.Database, insert: Callable[[Table], Any]):
+    def __init__(self, database: sql.Database):
         self.database = database
-        self._add_user_principal = insert(user_principals).on_conflict_do_nothing()
-        self._add_aces = insert(access_control_entries).on_conflict_do_nothing()
+        postgresql = database.dialect == sql.POSTGRESQL
+        #: The parameters of the ``{bound}`` condition for a list of pairs.
+        self._bound = _pairs_postgresql if postgresql else _pairs_sqlite
+        self._postgresql = postgresql
 
     def initialize_schema(self, dry_run: bool = False) -> None:
         self.database.initialize_schema("permission", dry_run=dry_run)
@@ -161,18 +225,19 @@ class Permission(PermissionBase):
 
     # Helpers: one statement in the current transaction.
 
-    def _write(self, statement, params: Any = None) -> None:
-        self.database.run(lambda conn: conn.execute(statement, params))
+    def _write(self, statement: fast.RawStatement, params: dict[str, Any]) -> None:
+        self.database.run(lambda conn: fast.execute(conn, statement, params))
 
-    def _read_set(self, statement, params: dict[str, Any]) -> set[str]:
+    def _read_set(self, statement: fast.RawStatement, params: dict[str, Any]) -> set[str]:
         return self.database.run(
-            lambda conn: set(conn.execute(statement, params).scalars()), write=False
+            lambda conn: {row[0] for row in fast.fetch_all(conn, statement, params)},
+            write=False,
         )
 
     # User principals.
 
     def add_user_principal(self, user_id: str, principal: str) -> None:
-        self._write(self._add_user_principal, {"user_id": user_id, "principal": principal})
+        self._write(_ADD_USER_PRINCIPAL, {"user_id": user_id, "principal": principal})
 
     def remove_user_principal(self, user_id: str, principal: str) -> None:
         self._write(_REMOVE_USER_PRINCIPAL, {"user_id": user_id, "principal": principal})
@@ -198,7 +263,7 @@ class Permission(PermissionBase):
 
     def add_principal_to_ace(self, object_id: str, permission: str, principal: str) -> None:
         row = {"object_id": object_id, "permission": permission, "principal": principal}
-        self._write(self._add_aces, row)
+        self._write(_ADD_ACE, row)
 
     def remove_principal_from_ace(self, object_id: str, permission: str, principal: str) -> None:
         row = {"object_id": object_id, "permission": permission, "principal": principal}
@@ -213,7 +278,7 @@ class Permission(PermissionBase):
         self, objects_ids: list[str], permissions: Iterable[str] | None = None
     ) -> list[dict[str, set[str]]]:
         """For each URI (in order) a fresh ``{permission: principals}``; one
-        query per 5,000 distinct URIs."""
+        query, whatever the number of URIs."""
         if not objects_ids:
             return []
         if permissions is None:
@@ -223,18 +288,25 @@ class Permission(PermissionBase):
             if not params["permissions"]:
                 return [{} for _ in objects_ids]
             statement = _GET_OBJECTS_SOME_ACES
-        unique = list(dict.fromkeys(objects_ids))
+        params["object_ids"] = list(dict.fromkeys(objects_ids))
 
         def work(conn: Connection) -> dict[str, dict[str, set[str]]]:
             found: dict[str, dict[str, set[str]]] = {}
-            for start in range(0, len(unique), _CHUNK):
-                chunk = unique[start : start + _CHUNK]
-                rows = conn.execute(statement, {**params, "object_ids": chunk})
-                for object_id, permission, principal in rows:
-                    found.setdefault(object_id, {}).setdefault(permission, set()).add(principal)
+            for object_id, permission, principal in fast.fetch_all(conn, statement, params):
+                acl = found.get(object_id)
+                if acl is None:
+                    found[object_id] = {permission: {principal}}
+                else:
+                    holders = acl.get(permission)
+                    if holders is None:
+                        acl[permission] = {principal}
+                    else:
+                        holders.add(principal)
             return found
 
         found = self.database.run(work, write=False)
+        if len(objects_ids) == 1:
+            return [found.get(objects_ids[0], {})]
         result = []
         for object_id in objects_ids:
             acl = found.get(object_id)
@@ -250,22 +322,18 @@ class Permission(PermissionBase):
         replacement = {perm: set(principals) for perm, principals in permissions.items()}
         if not replacement:
             return replacement
-        rows = [
-            {"object_id": object_id, "permission": perm, "principal": principal}
-            for perm, holders in replacement.items()
-            for principal in holders
-        ]
-        stale = delete(access_control_entries).where(
-            _aces.object_id == object_id, _aces.permission.in_(list(replacement))
-        )
-        if rows:
-            kept = [(row["permission"], row["principal"]) for row in rows]
-            stale = stale.where(tuple_(_aces.permission, _aces.principal).not_in(kept))
+        kept = [(perm, holder) for perm, holders in replacement.items() for holder in holders]
+        params: dict[str, Any] = {"object_id": object_id, "permissions": list(replacement)}
+        if self._postgresql:
+            params["kept_permissions"] = [perm for perm, _ in kept]
+            params["kept_principals"] = [principal for _, principal in kept]
+        else:
+            params["kept"] = kept
 
         def work(conn: Connection) -> None:
-            conn.execute(stale)
-            if rows:
-                conn.execute(self._add_aces, rows)
+            fast.execute(conn, _REMOVE_STALE_ACES, params)
+            if kept:
+                fast.execute(conn, _ADD_ACES, params)
 
         self.database.run(work)
         return replacement
@@ -279,7 +347,8 @@ class Permission(PermissionBase):
         conditions = [_deletion_condition(uri) for uri in object_id_match if "*" in uri]
         if exact:
             conditions.append(_aces.object_id.in_(exact))
-        self._write(delete(access_control_entries).where(or_(*conditions)))
+        statement = delete(access_control_entries).where(or_(*conditions))
+        self.database.run(lambda conn: conn.execute(statement))
 
     def get_accessible_objects(
         self,
@@ -294,16 +363,17 @@ class Permission(PermissionBase):
         if not principals:
             return {}
         if bound_permissions is None:
-            statement = _ALL_ACCESSIBLE
+            statement, params = _ALL_ACCESSIBLE, {"principals": principals}
         else:
             bound = tuple((pattern, perm) for pattern, perm in bound_permissions)
             if not bound:
                 return {}
-            statement = _accessible_statement(bound, with_children)
+            statement, constants = _accessible_statement(bound, with_children)
+            params = {**constants, "principals": principals}
 
         def work(conn: Connection) -> dict[str, set[str]]:
             result: dict[str, set[str]] = {}
-            for object_id, permission in conn.execute(statement, {"principals": principals}):
+            for object_id, permission in fast.fetch_all(conn, statement, params):
                 perms = result.get(object_id)
                 if perms is None:
                     result[object_id] = {permission}
@@ -317,7 +387,7 @@ class Permission(PermissionBase):
         bound = [(uri, perm) for uri, perm in bound_permissions]
         if not bound:
             return set()
-        return self._read_set(_GET_AUTHORIZED_PRINCIPALS, {"bound": bound})
+        return self._read_set(_GET_AUTHORIZED_PRINCIPALS, self._bound(bound))
 
     def check_permission(
         self, principals: Iterable[str], bound_permissions: Iterable[BoundPermission]
@@ -326,17 +396,18 @@ class Permission(PermissionBase):
         (the database stops at the first matching row)."""
         if not bound_permissions:
             return False
-        bound = [(uri, perm) for uri, perm in bound_permissions]
-        params = {"principals": list(principals), "bound": bound}
-        if not params["principals"]:
+        principals = list(principals)
+        if not principals:
             return False
+        params = self._bound([(uri, perm) for uri, perm in bound_permissions])
+        params["principals"] = principals
         return self.database.run(
-            lambda conn: conn.execute(_CHECK_PERMISSION, params).first() is not None,
+            lambda conn: fast.fetch_one(conn, _CHECK_PERMISSION, params) is not None,
             write=False,
         )
 
 
-def load_from_config(config, dialect: str, insert: Callable[[Table], Any]) -> Permission:
+def load_from_config(config, dialect: str) -> Permission:
     """Build the backend of ``dialect`` from the ``permission_url`` and
     ``permission_pool_*`` settings; fail (naming ``kinto migrate``) if the
     schema is not up to date."""
@@ -348,7 +419,7 @@ def load_from_config(config, dialect: str, insert: Callable[[Table], Any]) -> Pe
             f"permission_url, not {database.url!r}."
         )
     database.check_schema("permission")
-    return Permission(database, insert)
+    return Permission(database)
 
 
 def _shared_database(settings, prefix: str) -> sql.Database:
@@ -418,27 +489,49 @@ def _deletion_condition(pattern: str) -> ColumnElement[bool]:
 
 
 @functools.lru_cache(maxsize=256)
-def _accessible_statement(bound: tuple[BoundPermission, ...], with_children: bool):
+def _accessible_statement(
+    bound: tuple[BoundPermission, ...], with_children: bool
+) -> tuple[fast.RawStatement, dict[str, Any]]:
     """The query of :meth:`Permission.get_accessible_objects` for these
-    bound permissions; the principals are bound at execution. Cached: the
-    same questions come back on every request."""
+    bound permissions and its parameters but ``principals``, bound at
+    execution. Cached: the same questions come back on every request.
+
+    Exact URIs are grouped by permission into one ``object_id = ANY(...)``
+    each; a pattern reads the index range of its literal prefix, then
+    checks its regular expression (``~`` on PostgreSQL, ``REGEXP`` on
+    SQLite)."""
     exact: dict[str, list[str]] = {}
-    arms: list[ColumnElement[bool]] = []
+    patterns: list[tuple[str, str]] = []
     for pattern, permission in bound:
-        if "*" not in pattern:
+        if "*" in pattern:
+            patterns.append((pattern, permission))
+        else:
             exact.setdefault(permission, []).append(pattern)
-            continue
-        arms.append(
-            and_(
-                _aces.permission == permission,
-                *_prefix_range(pattern.partition("*")[0]),
-                _aces.object_id.regexp_match(accessible_regex(pattern, with_children)),
-            )
-        )
-    exact_arms = [
-        and_(_aces.permission == permission, _aces.object_id.in_(uris))
-        for permission, uris in exact.items()
-    ]
-    return select(_aces.object_id, _aces.permission).where(
-        _aces.principal.in_(_expanding("principals")), or_(*exact_arms, *arms)
+    params: dict[str, Any] = {}
+    arms: list[str] = []
+    for n, (permission, uris) in enumerate(exact.items()):
+        params[f"p{n}"], params[f"u{n}"] = permission, uris
+        arms.append(f"(permission = :p{n} AND object_id = ANY(:u{n}))")
+    for n, (pattern, permission) in enumerate(patterns):
+        params[f"q{n}"] = permission
+        conditions = [f"permission = :q{n}"]
+        prefix = pattern.partition("*")[0]
+        if prefix:
+            params[f"from{n}"] = prefix
+            conditions.append(f"object_id >= :from{n}")
+            upper = _successor(prefix)
+            if upper is not None:
+                params[f"to{n}"] = upper
+                conditions.append(f"object_id < :to{n}")
+        params[f"re{n}"] = accessible_regex(pattern, with_children)
+        conditions.append(f"object_id {{regex}} :re{n}")
+        arms.append(f"({' AND '.join(conditions)})")
+    # Only fixed text is joined: every value is a bound parameter.
+    template = (
+        "SELECT object_id, permission FROM access_control_entries"  # noqa: S608
+        f" WHERE principal = ANY(:principals) AND ({' OR '.join(arms)})"
     )
+    statement = fast.RawStatement(
+        template.format(regex="~"), sqlite=template.format(regex="REGEXP")
+    )
+    return statement, params

@@ -11,8 +11,6 @@ connection, after an index range on their literal prefix.
 
 from __future__ import annotations
 
-from sqlalchemy.dialects.sqlite import insert
-
 from kinto.core import sql
 from kinto.core.permission.sql import Permission
 from kinto.core.permission.sql import load_from_config as _load
@@ -22,4 +20,4 @@ __all__ = ["Permission", "load_from_config"]
 
 def load_from_config(config) -> Permission:
     """Backend factory; see :func:`kinto.core.permission.sql.load_from_config`."""
-    return _load(config, sql.SQLITE, insert)
+    return _load(config, sql.SQLITE)

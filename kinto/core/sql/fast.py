@@ -55,42 +55,49 @@ class RawStatement:
     (``%(name)s`` for psycopg2, ``:name`` for sqlite3).
 
     ``text`` is the statement for every dialect; ``sqlite``, when given,
-    replaces it on SQLite. ``column = ANY(:name)`` in ``text`` tests
+    replaces it on SQLite. ``column = ANY(:name)`` in either tests
     membership in the array parameter ``name`` (see the module docstring);
     ``arrays`` names the other array parameters."""
 
-    __slots__ = ("text", "arrays", "_postgresql", "_sqlite")
+    __slots__ = ("text", "arrays", "_postgresql", "_sqlite", "_arrays")
 
     def __init__(self, text: str, *, sqlite: str | None = None, arrays: Collection[str] = ()):
         self.text = text
-        #: Names of the array parameters.
-        self.arrays = frozenset(_ANY.findall(text)).union(arrays)
-        self._postgresql = _PARAMETER.sub(r"%(\1)s", text.replace("%", "%%"))
         if sqlite is None:
-            sqlite = _ANY.sub(r"IN (SELECT value FROM json_each(:\1))", text)
-        self._sqlite = sqlite
+            sqlite = text
+        #: Names of the array parameters (of either text).
+        self.arrays = frozenset(_ANY.findall(text)).union(_ANY.findall(sqlite), arrays)
+        self._postgresql = _PARAMETER.sub(r"%(\1)s", text.replace("%", "%%"))
+        self._sqlite = _ANY.sub(r"IN (SELECT value FROM json_each(:\1))", sqlite)
+        # Those of each dialect's text.
+        self._arrays = {
+            engines.POSTGRESQL: tuple(self.arrays.intersection(_PARAMETER.findall(text))),
+            engines.SQLITE: tuple(self.arrays.intersection(_PARAMETER.findall(sqlite))),
+        }
 
     def render(self, dialect_name: str) -> str:
         """The text sent to the driver of ``dialect_name``."""
         return self._postgresql if dialect_name == engines.POSTGRESQL else self._sqlite
 
     def bind(self, dialect_name: str, params: Mapping[str, Any]) -> Mapping[str, Any]:
-        """``params`` with the array parameters in the driver's form (a
-        list on PostgreSQL, JSON array text on SQLite)."""
-        if not self.arrays:
+        """``params`` with the array parameters of the dialect's text in the
+        driver's form (a list on PostgreSQL, JSON array text on SQLite)."""
+        names = self._arrays[dialect_name]
+        if not names:
             return params
-        bound = dict(params)
         if dialect_name == engines.POSTGRESQL:
-            for name in self.arrays:
-                value = bound[name]
-                if type(value) is not list:
-                    bound[name] = list(value)
-        else:
-            for name in self.arrays:
-                value = bound[name]
-                if not isinstance(value, (list, tuple)):
-                    value = list(value)
-                bound[name] = orjson.dumps(value).decode()
+            if all(type(params[name]) is list for name in names):
+                return params
+            bound = dict(params)
+            for name in names:
+                bound[name] = list(bound[name])
+            return bound
+        bound = dict(params)
+        for name in names:
+            value = bound[name]
+            if not isinstance(value, (list, tuple)):
+                value = list(value)
+            bound[name] = orjson.dumps(value).decode()
         return bound
 
 

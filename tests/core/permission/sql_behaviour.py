@@ -5,8 +5,6 @@ the PostgreSQL and SQLite test classes (not collected by itself)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 import transaction
@@ -14,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from pyramid.request import Request
 from pyramid.threadlocal import manager as threadlocal
-from sqlalchemy import Table, event
+from sqlalchemy import event
 from transaction.interfaces import NoTransaction
 
 from kinto.core import sql
@@ -23,6 +21,22 @@ from kinto.core.storage import BackendError
 
 EVERYONE = "system.Everyone"
 COLLECTION = "/buckets/b/collections/c"
+
+#: Values that SQL text, parameter styles or JSON could mistake for syntax.
+ODD_VALUES = [
+    "it's",
+    'say "hi"',
+    "100%",
+    "%(name)s",
+    ":name",
+    "a,b",
+    "{a,b}",
+    "[1]",
+    "a\\b",
+    "zoë",
+    "🦊",
+    " padded ",
+]
 
 
 @contextlib.contextmanager
@@ -69,10 +83,9 @@ def request_transaction(method: str = "PUT"):
 
 class SQLPermissionBehaviour:
     """Tests shared by the SQL permission backends. The subclass provides
-    the ``permission`` fixture (the suite's), the dialect's ``insert`` and
-    ``unreachable_url``, a database URL nothing answers."""
+    the ``permission`` fixture (the suite's) and ``unreachable_url``, a
+    database URL nothing answers."""
 
-    insert: Callable[[Table], Any]
     unreachable_url: str
 
     # Schema.
@@ -134,13 +147,99 @@ class SQLPermissionBehaviour:
 
     # Volumes.
 
-    def test_objects_permissions_of_more_uris_than_one_statement_takes(self, permission):
+    def test_objects_permissions_of_many_uris_come_in_their_order(self, permission):
         uris = [f"{COLLECTION}/records/r{n}" for n in range(12_000)]
         for uri in (uris[0], uris[6_000], uris[-1]):
             permission.add_principal_to_ace(uri, "read", "alice")
         result = permission.get_objects_permissions(uris, ["read"])
         assert len(result) == len(uris)
         assert [n for n, acl in enumerate(result) if acl] == [0, 6_000, 11_999]
+
+    # Values travel as bound list parameters, whatever their characters.
+
+    @pytest.mark.parametrize("odd", ODD_VALUES)
+    def test_odd_principals_are_matched_literally(self, permission, odd):
+        permission.add_user_principal(odd, f"{odd}-group")
+        permission.add_user_principal("plain", "plain-group")
+        permission.add_principal_to_ace(COLLECTION, "read", odd)
+        assert permission.get_users_principals([odd, "nobody"]) == {f"{odd}-group"}
+        assert permission.check_permission([odd], [(COLLECTION, "read")]) is True
+        assert permission.check_permission(["plain"], [(COLLECTION, "read")]) is False
+        assert permission.get_authorized_principals([(COLLECTION, "read")]) == {odd}
+        assert permission.get_accessible_objects([odd]) == {COLLECTION: {"read"}}
+
+    @pytest.mark.parametrize("odd", ODD_VALUES)
+    def test_odd_uris_and_permissions_are_matched_literally(self, permission, odd):
+        uri = f"/buckets/{odd}"
+        permission.replace_object_permissions(uri, {odd: ["alice"], "read": [odd]})
+        permission.add_principal_to_ace("/buckets/plain", odd, "alice")
+        assert permission.get_objects_permissions([uri, "/buckets/x"]) == [
+            {odd: {"alice"}, "read": {odd}},
+            {},
+        ]
+        assert permission.get_objects_permissions([uri], [odd]) == [{odd: {"alice"}}]
+        assert permission.check_permission(["alice"], [(uri, odd)]) is True
+        assert permission.get_authorized_principals([(uri, odd)]) == {"alice"}
+        assert permission.get_accessible_objects(["alice"], [(uri, odd)]) == {uri: {odd}}
+        assert permission.get_accessible_objects(["alice"], [("/buckets/*", odd)]) == {
+            uri: {odd},
+            "/buckets/plain": {odd},
+        }
+        permission.replace_object_permissions(uri, {odd: [odd]})
+        assert permission.get_object_permissions(uri) == {odd: {odd}, "read": {odd}}
+
+    def test_bound_permissions_are_pairs_not_their_cross_product(self, permission):
+        permission.add_principal_to_ace("/buckets/a", "write", "alice")
+        permission.add_principal_to_ace("/buckets/b", "read", "bob")
+        bound = [("/buckets/a", "read"), ("/buckets/b", "write")]
+        assert permission.check_permission(["alice", "bob"], bound) is False
+        assert permission.get_authorized_principals(bound) == set()
+        assert permission.get_accessible_objects(["alice", "bob"], bound) == {}
+
+    def test_replace_keeps_only_the_given_pairs(self, permission):
+        permission.replace_object_permissions(
+            COLLECTION, {"read": ["alice", "bob"], "write": ["alice", "bob"]}
+        )
+        permission.replace_object_permissions(COLLECTION, {"read": ["alice"], "write": ["bob"]})
+        assert permission.get_object_permissions(COLLECTION) == {
+            "read": {"alice"},
+            "write": {"bob"},
+        }
+
+    def test_empty_lists_send_no_statement(self, permission):
+        with statements_of(permission.database) as sent:
+            assert permission.get_users_principals([]) == set()
+            assert permission.check_permission([], [(COLLECTION, "read")]) is False
+            assert permission.check_permission(["alice"], []) is False
+            assert permission.get_authorized_principals([]) == set()
+            assert permission.get_accessible_objects([], [(COLLECTION, "read")]) == {}
+            assert permission.get_accessible_objects(["alice"], []) == {}
+            assert permission.get_objects_permissions([]) == []
+            assert permission.get_objects_permissions([COLLECTION], []) == [{}]
+            assert permission.replace_object_permissions(COLLECTION, {}) == {}
+        assert sent == []
+
+    def test_long_lists_are_one_statement_each(self, permission):
+        many = [f"user-{n}" for n in range(10_000)]
+        uris = [f"{COLLECTION}/records/r{n}" for n in range(10_000)]
+        permission.add_user_principal(many[-1], "group")
+        permission.add_principal_to_ace(uris[-1], "read", many[-1])
+        with statements_of(permission.database) as sent:
+            assert permission.get_users_principals(many) == {"group"}
+            assert permission.check_permission(many, [(uri, "read") for uri in uris]) is True
+            bound = [(uri, "read") for uri in uris]
+            assert permission.get_authorized_principals(bound) == {many[-1]}
+            assert permission.get_accessible_objects(many, bound) == {uris[-1]: {"read"}}
+            assert permission.get_objects_permissions(uris)[-1] == {"read": {many[-1]}}
+        assert len(sent) == 5
+
+    def test_replace_with_many_principals_is_two_statements(self, permission):
+        many = [f"user-{n}" for n in range(5_000)]
+        permission.replace_object_permissions(COLLECTION, {"read": many[::2]})
+        with statements_of(permission.database) as sent:
+            permission.replace_object_permissions(COLLECTION, {"read": many[1::2]})
+        assert len(sent) == 2
+        assert permission.get_object_permission_principals(COLLECTION, "read") == set(many[1::2])
 
     # Round trips.
 
@@ -194,7 +293,7 @@ class SQLPermissionBehaviour:
 
     def test_unreachable_database_raises_backend_error(self):
         database = sql.get_database({"permission_url": self.unreachable_url}, "permission_")
-        backend = permission_sql.Permission(database, type(self).insert)
+        backend = permission_sql.Permission(database)
         with pytest.raises(BackendError):
             backend.get_user_principals("alice")
         with pytest.raises(BackendError):

@@ -4,7 +4,6 @@ conformance suite, the SQL backends' behaviour, and index use."""
 import pytest
 from pyramid.config import Configurator
 from sqlalchemy import event
-from sqlalchemy.dialects.postgresql import insert
 
 from kinto.core.permission import postgresql
 from kinto.core.permission.testing import PermissionSuite
@@ -18,7 +17,6 @@ from tests.sql_support import postgresql_url  # noqa: F401
 
 class TestPostgreSQLPermission(PermissionSuite, SQLPermissionBehaviour):
     backend = postgresql
-    insert = staticmethod(insert)
     unreachable_url = "postgresql://postgres@127.0.0.1:1/kinto?connect_timeout=1"
 
     @pytest.fixture(autouse=True)
@@ -79,3 +77,25 @@ class TestPostgreSQLIndexes:
         )
         assert "Seq Scan" not in plan
         assert "access_control_entries_pkey" in plan
+
+    def test_permission_checks_are_read_by_primary_key(self, permission):
+        bound = [(COLLECTION, "read"), ("/buckets/b", "write")]
+        plan = plan_of(
+            permission.database, lambda: permission.check_permission(["alice", "bob"], bound)
+        )
+        assert "Seq Scan" not in plan
+        assert "access_control_entries_pkey" in plan
+
+    def test_authorized_principals_are_read_by_primary_key(self, permission):
+        bound = [(COLLECTION, "read"), ("/buckets/b", "write")]
+        plan = plan_of(permission.database, lambda: permission.get_authorized_principals(bound))
+        assert "Seq Scan" not in plan
+        assert "access_control_entries_pkey" in plan
+
+    def test_users_principals_are_read_by_primary_key(self, permission):
+        plan = plan_of(
+            permission.database,
+            lambda: permission.get_users_principals(["alice", "system.Authenticated"]),
+        )
+        assert "Seq Scan" not in plan
+        assert "user_principals_pkey" in plan

@@ -4,7 +4,7 @@ suite, the SQL backends' behaviour, and start-up checks."""
 import pytest
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
-from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy import event
 
 from kinto.core.permission import postgresql, sqlite
 from kinto.core.permission.testing import PermissionSuite
@@ -15,7 +15,6 @@ from tests.sql_support import sqlite_url  # noqa: F401
 
 class TestSQLitePermission(PermissionSuite, SQLPermissionBehaviour):
     backend = sqlite
-    insert = staticmethod(insert)
     unreachable_url = "sqlite:////nonexistent/directory/kinto.db"
 
     @pytest.fixture(autouse=True)
@@ -56,3 +55,63 @@ def test_dry_run_prints_the_schema_and_creates_nothing(empty_url, capsys):
 def test_postgresql_backend_refuses_a_sqlite_url(sqlite_url):  # noqa: F811
     with pytest.raises(ConfigurationError, match="needs a postgresql permission_url"):
         load(postgresql, sqlite_url)
+
+
+def query_plan(database, run):
+    """SQLite's plan of the one statement ``run()`` sends."""
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append((statement, parameters))
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    ((statement, parameters),) = sent
+    rows = database.run_standalone(
+        lambda c: c.connection.dbapi_connection.execute(
+            "EXPLAIN QUERY PLAN " + statement, parameters
+        ).fetchall(),
+        write=False,
+    )
+    return "\n".join(row[-1] for row in rows)
+
+
+@pytest.fixture
+def permission(sqlite_url):  # noqa: F811
+    backend = load(sqlite, sqlite_url)
+    backend.flush()
+    return backend
+
+
+BOUND = [("/buckets/b/collections/c", "read"), ("/buckets/b", "write")]
+
+
+def test_permission_checks_search_an_index(permission):
+    plan = query_plan(
+        permission.database, lambda: permission.check_permission(["alice", "bob"], BOUND)
+    )
+    assert "SCAN access_control_entries" not in plan
+    assert "SEARCH access_control_entries USING COVERING INDEX" in plan
+
+
+def test_authorized_principals_search_the_primary_key(permission):
+    plan = query_plan(permission.database, lambda: permission.get_authorized_principals(BOUND))
+    assert "SEARCH access_control_entries USING PRIMARY KEY (object_id=? AND permission=?)" in plan
+
+
+def test_objects_permissions_search_the_primary_key(permission):
+    plan = query_plan(
+        permission.database,
+        lambda: permission.get_objects_permissions(["/buckets/a", "/buckets/b"], ["read"]),
+    )
+    assert "SEARCH access_control_entries USING PRIMARY KEY (object_id=? AND permission=?)" in plan
+
+
+def test_users_principals_search_the_primary_key(permission):
+    plan = query_plan(
+        permission.database, lambda: permission.get_users_principals(["alice", "bob"])
+    )
+    assert "SEARCH user_principals USING PRIMARY KEY (user_id=?)" in plan
