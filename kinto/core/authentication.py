@@ -12,7 +12,12 @@ the request wins. The resulting identity is exposed on the request:
 
 The identity is computed once per request and stored in the WSGI environ
 under :data:`IDENTITY_ENVIRON_KEY`; batch subrequests copy that key so that
-a whole batch shares one identity.
+a whole batch shares one identity. It is built in two steps: the policies
+recognise the caller (no backend call), then the groupfinder adds the group
+principals (a permission backend call). Until the second step the identity
+is *pending* (``principals`` is None): the user id is known, and the
+authorizer may look the groups up in the same backend call as the ACLs it
+needs (:func:`resolve_identity`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from pyramid.security import Allowed, Denied
@@ -35,9 +41,14 @@ IDENTITY_ENVIRON_KEY = "kinto.identity"
 
 
 class Identity(NamedTuple):
+    """Who is calling. ``principals`` is None while the groups are not
+    looked up yet; ``known`` holds the principals known without them (user
+    id, ``system.Everyone``, ``system.Authenticated``, policy extras)."""
+
     userid: str | None
-    principals: tuple[str, ...]
+    principals: tuple[str, ...] | None
     authn_type: str | None
+    known: tuple[str, ...] = ()
 
 
 class AuthenticationPolicy:
@@ -122,7 +133,7 @@ class SecurityPolicy:
         return get_identity(request)
 
     def authenticated_userid(self, request) -> str | None:
-        return get_identity(request).userid
+        return authenticated_identity(request).userid
 
     def permits(self, request, context, permission):
         if permission is None:
@@ -136,25 +147,45 @@ class SecurityPolicy:
         return challenge_headers(request)
 
 
-def compute_identity(request) -> Identity:
-    """Run the policies in order and build the identity of the request."""
+def authenticate(request) -> Identity:
+    """Run the policies in order: the pending identity of the caller (the
+    anonymous identity is complete)."""
     policies: list[AuthenticationPolicy] = request.registry.authentication_policies
     for policy in policies:
         raw = policy.authenticate(request)
         if raw:
             userid = f"{policy.prefix}:{raw}"
-            principals = [userid, EVERYONE, AUTHENTICATED]
-            principals.extend(policy.extra_principals(request, userid))
-            principals.extend(request.registry.groupfinder(userid, request))
-            return Identity(userid, tuple(dict.fromkeys(principals)), policy.name)
-    return Identity(None, (EVERYONE,), None)
+            known = [userid, EVERYONE, AUTHENTICATED]
+            known.extend(policy.extra_principals(request, userid))
+            return Identity(userid, None, policy.name, tuple(dict.fromkeys(known)))
+    return Identity(None, (EVERYONE,), None, (EVERYONE,))
+
+
+def authenticated_identity(request) -> Identity:
+    """The identity of the request, pending or complete (no backend call)."""
+    identity = request.environ.get(IDENTITY_ENVIRON_KEY)
+    if identity is None:
+        identity = authenticate(request)
+        request.environ[IDENTITY_ENVIRON_KEY] = identity
+    return identity
+
+
+def resolve_identity(request, groups: Iterable[str]) -> Identity:
+    """Complete the pending identity of ``request`` with the ``groups``
+    the groupfinder would return, and keep it for the request."""
+    identity = authenticated_identity(request)
+    principals = tuple(dict.fromkeys((*identity.known, *groups)))
+    identity = identity._replace(principals=principals)
+    request.environ[IDENTITY_ENVIRON_KEY] = identity
+    return identity
 
 
 def get_identity(request) -> Identity:
-    identity = request.environ.get(IDENTITY_ENVIRON_KEY)
-    if identity is None:
-        identity = compute_identity(request)
-        request.environ[IDENTITY_ENVIRON_KEY] = identity
+    """The complete identity of the request (groups looked up if needed)."""
+    identity = authenticated_identity(request)
+    if identity.principals is None:
+        groups = request.registry.groupfinder(identity.userid, request)
+        identity = resolve_identity(request, groups)
     return identity
 
 

@@ -14,6 +14,12 @@ The inheritance table comes from the class named by the
 default); see :class:`InheritanceTable`. Settings-based grants
 (``<resource>_<permission>_principals``, permissions.md §3.2) are checked
 first, without touching the permission backend.
+
+While the caller's identity is pending (its groups not looked up yet, see
+:mod:`kinto.core.authentication`) and the default groupfinder is in use,
+the groups are read in the same permission backend call as the ACEs the
+decision needs (``get_principals_and_permissions``): one round trip per
+authorization instead of two.
 """
 
 from __future__ import annotations
@@ -26,7 +32,12 @@ from pyramid import httpexceptions
 from pyramid.settings import aslist
 
 from kinto.core import errors
-from kinto.core.authentication import AUTHENTICATED, challenge_headers
+from kinto.core.authentication import (
+    AUTHENTICATED,
+    authenticated_identity,
+    challenge_headers,
+    resolve_identity,
+)
 
 #: ``{resource_name: {permission: {granting_resource_name: [permissions]}}}``
 #: where granting resources are the resource itself or one of its ancestors.
@@ -191,8 +202,18 @@ class Authorizer:
 
     def is_allowed(self, request, permission: str, uri: str) -> bool:
         """True if the caller holds ``permission`` on ``uri``."""
-        principals = request.prefixed_principals
         bound, granted = self.bound_permissions(permission, uri)
+        identity = authenticated_identity(request)
+        if identity.principals is None and granted and not granted.isdisjoint(identity.known):
+            return True
+        if self._combinable(request, identity):
+            uris = list(dict.fromkeys(bound_uri for bound_uri, _ in bound))
+            wanted = {perm for _, perm in bound}
+            principals, acls = self._principals_and_acls(request, identity, uris, wanted)
+            if granted and not granted.isdisjoint(principals):
+                return True
+            return _holds_one(principals, bound, acls)
+        principals = request.prefixed_principals
         if granted and not granted.isdisjoint(principals):
             return True
         if not bound:
@@ -213,21 +234,41 @@ class Authorizer:
         object and of its granting ancestors are read together and the
         decision is taken here. For handlers that show or update the ACL of
         the object they authorize."""
-        principals = request.prefixed_principals
         bound, granted = self.bound_permissions(permission, uri)
-        if granted and not granted.isdisjoint(principals):
-            return self.permission.get_object_permissions(uri, names)
         uris = list(dict.fromkeys([uri, *(bound_uri for bound_uri, _ in bound)]))
         wanted = {*names, *(perm for _, perm in bound)}
-        acls = dict(zip(uris, self.permission.get_objects_permissions(uris, wanted), strict=True))
-        for bound_uri, perm in bound:
-            holders = acls[bound_uri].get(perm)
-            if holders and not holders.isdisjoint(principals):
-                break
+        identity = authenticated_identity(request)
+        if self._combinable(request, identity):
+            principals, acls = self._principals_and_acls(request, identity, uris, wanted)
+            if not (granted and not granted.isdisjoint(principals)):
+                if not _holds_one(principals, bound, acls):
+                    raise forbidden(request)
         else:
-            raise forbidden(request)
+            principals = request.prefixed_principals
+            if granted and not granted.isdisjoint(principals):
+                return self.permission.get_object_permissions(uri, names)
+            permissions = self.permission.get_objects_permissions(uris, wanted)
+            acls = dict(zip(uris, permissions, strict=True))
+            if not _holds_one(principals, bound, acls):
+                raise forbidden(request)
         names = set(names)
         return {name: holders for name, holders in acls[uri].items() if name in names}
+
+    def _combinable(self, request, identity) -> bool:
+        """True when the groups of the pending ``identity`` can be read with
+        the ACEs (the default groupfinder is in use)."""
+        return identity.principals is None and request.registry.groupfinder is groupfinder
+
+    def _principals_and_acls(
+        self, request, identity, uris: list[str], wanted: set[str]
+    ) -> tuple[tuple[str, ...], dict[str, dict[str, set[str]]]]:
+        """Resolve the pending identity and read the ACLs of ``uris`` (the
+        ``wanted`` permissions), in one permission backend call."""
+        groups, permissions = self.permission.get_principals_and_permissions(
+            (identity.userid, AUTHENTICATED), uris, wanted
+        )
+        principals = resolve_identity(request, sorted(groups)).principals
+        return principals, dict(zip(uris, permissions, strict=True))
 
     def accessible_ids(self, request, permission: str, list_uri: str) -> list[str]:
         """Ids of the objects of ``list_uri`` on which the caller holds an
@@ -255,6 +296,18 @@ class Authorizer:
             result.add(perm)
             result.update(table.get(perm, ()))
         return result
+
+
+def _holds_one(
+    principals: Iterable[str], bound: list[tuple[str, str]], acls: dict[str, dict[str, set[str]]]
+) -> bool:
+    """True when one of ``principals`` holds one of the ``bound`` ACEs."""
+    principals = set(principals)
+    for bound_uri, perm in bound:
+        holders = acls[bound_uri].get(perm)
+        if holders and not holders.isdisjoint(principals):
+            return True
+    return False
 
 
 def forbidden(request) -> httpexceptions.HTTPException:

@@ -17,7 +17,7 @@ from pyramid.interfaces import IRequestExtensions
 from pyramid.request import Request as PyramidRequest
 from pyramid_tm import create_tm
 
-from kinto.core.authentication import get_identity
+from kinto.core.authentication import authenticated_identity, get_identity
 
 
 class Request(PyramidRequest):
@@ -29,7 +29,7 @@ class Request(PyramidRequest):
     @reify
     def prefixed_userid(self) -> str | None:
         """``"<policy prefix>:<user id>"`` or None when anonymous."""
-        return get_identity(self).userid
+        return authenticated_identity(self).userid
 
     @reify
     def prefixed_principals(self) -> list[str]:
@@ -40,7 +40,7 @@ class Request(PyramidRequest):
     @reify
     def authn_type(self) -> str | None:
         """Name of the authentication policy that recognised the caller."""
-        return get_identity(self).authn_type
+        return authenticated_identity(self).authn_type
 
     @reify
     def bound_data(self) -> dict:

@@ -84,7 +84,7 @@ def _delete_object(request, principal: str, uri: str) -> None:
     )
     principals = tuple(dict.fromkeys((*request.prefixed_principals, principal)))
     subrequest.environ[IDENTITY_ENVIRON_KEY] = Identity(
-        request.prefixed_userid, principals, request.authn_type
+        request.prefixed_userid, principals, request.authn_type, principals
     )
     subrequest.bound_data = request.bound_data
     subrequest.parent = request

@@ -7,7 +7,13 @@ import pytest
 from pyramid import httpexceptions
 
 from kinto.authorization import AuthorizationPolicy
-from kinto.core.authentication import AUTHENTICATED, EVERYONE, BasicAuthAuthenticationPolicy
+from kinto.core.authentication import (
+    AUTHENTICATED,
+    EVERYONE,
+    IDENTITY_ENVIRON_KEY,
+    BasicAuthAuthenticationPolicy,
+    Identity,
+)
 from kinto.core.authorization import Authorizer
 from kinto.core.permission.memory import Permission
 
@@ -33,8 +39,12 @@ def make_request(userid="basicauth:alice", groups=()):
     registry = SimpleNamespace(
         authentication_policies=[BasicAuthAuthenticationPolicy("basicauth", {}, {})]
     )
+    identity = Identity(userid, tuple(principals), "basicauth" if userid else None)
     return SimpleNamespace(
-        prefixed_userid=userid, prefixed_principals=principals, registry=registry
+        prefixed_userid=userid,
+        prefixed_principals=principals,
+        registry=registry,
+        environ={IDENTITY_ENVIRON_KEY: identity},
     )
 
 

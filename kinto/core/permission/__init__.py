@@ -90,6 +90,22 @@ class PermissionBase(abc.ABC):
     ) -> dict[str, set[str]]:
         return self.get_objects_permissions([object_id], permissions)[0]
 
+    def get_principals_and_permissions(
+        self,
+        user_ids: Iterable[str],
+        objects_ids: list[str],
+        permissions: Iterable[str] | None = None,
+    ) -> tuple[set[str], list[dict[str, set[str]]]]:
+        """``get_users_principals(user_ids)`` and
+        ``get_objects_permissions(objects_ids, permissions)`` together: what
+        authorizing a request needs when the caller's groups are not known
+        yet. Backends answer it in one round trip; this default makes the
+        two calls."""
+        principals = self.get_users_principals(user_ids)
+        if not objects_ids:
+            return principals, []
+        return principals, self.get_objects_permissions(objects_ids, permissions)
+
     @abc.abstractmethod
     def replace_object_permissions(
         self, object_id: str, permissions: dict[str, Iterable[str]]
