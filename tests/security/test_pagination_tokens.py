@@ -8,14 +8,6 @@ import base64
 import pytest
 
 from kinto.core import jsonutil
-from tests.conftest import TEST_BACKEND
-
-SQLITE_OVERFLOW = pytest.mark.xfail(
-    TEST_BACKEND == "sqlite",
-    strict=True,
-    reason="kinto/core/storage/sqlite.py binds integers beyond 64 bits as they are: "
-    "OverflowError -> 500 (owner: storage)",
-)
 
 
 def token(payload) -> str:
@@ -127,7 +119,6 @@ def test_crafted_tokens_on_buckets_only_list_readable_buckets(app, mallory, last
         assert {b["id"] for b in response.json["data"]} <= {"b"}
 
 
-@SQLITE_OVERFLOW
 @pytest.mark.parametrize("value", [10**30, -(10**30)])
 def test_integers_beyond_64_bits_in_a_token_are_not_a_server_error(app, mallory, value):
     params = {"_token": token({"last_object": {"last_modified": value}, "offset": 0})}
@@ -135,7 +126,6 @@ def test_integers_beyond_64_bits_in_a_token_are_not_a_server_error(app, mallory,
     assert response.status_code in (200, 400), response.text
 
 
-@SQLITE_OVERFLOW
 @pytest.mark.parametrize("query", ["n=1" + "0" * 30, "gt_n=1" + "0" * 30, "in_n=1,1" + "0" * 30])
 def test_integers_beyond_64_bits_in_filters_are_not_a_server_error(app, mallory, query):
     response = app.get(f"{RECORDS}?{query}", headers=mallory, status="*")

@@ -41,16 +41,20 @@ from kinto.core.storage import (
     UnicityError,
 )
 from kinto.core.storage.sql import TOMBSTONE_DATA, Dialect, SQLStorage, dumps
-from kinto.core.storage.sql_queries import like_escape, objects
+from kinto.core.storage.sql_queries import SEQUENCES, like_escape, objects
 
 NOW = "FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT"
 
 _TRUE, _FALSE = sa.true(), sa.false()
+_OPERATORS = {
+    COMPARISON.EQ: "=",
+    COMPARISON.NOT: "IS DISTINCT FROM",
+    COMPARISON.LT: "<",
+    COMPARISON.MAX: "<=",
+    COMPARISON.GT: ">",
+    COMPARISON.MIN: ">=",
+}
 _TEXT_ARRAY = ARRAY(sa.Text)
-
-
-def _json(value: Any) -> ColumnElement:
-    return sa.cast(sa.bindparam(None, dumps(value), type_=sa.Text), JSONB)
 
 
 def _composite(value: Any) -> bool:
@@ -81,9 +85,55 @@ class PostgreSQLDialect(Dialect):
         path = sa.bindparam(None, list(parts), type_=_TEXT_ARRAY)
         return objects.c.data.op("#>>")(path)
 
-    def compare(self, parts, op, value) -> ColumnElement:
-        field = self.field(parts)
+    # Every JSON filter is planned: its values are parameters (JSON text,
+    # LIKE patterns), its form fixes the SQL.
+
+    def plan(self, parts, op, value):
+        if op == COMPARISON.HAS:
+            return ("has", bool(value)), []
+        if op == COMPARISON.LIKE:
+            if not isinstance(value, str):
+                return ("static", False), []
+            return ("like",), [like_escape(value)]
+        if op in (COMPARISON.CONTAINS, COMPARISON.CONTAINS_ANY):
+            items = list(value) if isinstance(value, list | tuple) else [value]
+            if not items:
+                # Every array holds all of no values; none holds any of them.
+                if op == COMPARISON.CONTAINS:
+                    return ("array",), []
+                return ("static", False), []
+            composite = tuple(_composite(item) for item in items)
+            if op == COMPARISON.CONTAINS_ANY:
+                # An array holding the scalar, or an element equal to the
+                # composite item.
+                pairs = zip(items, composite, strict=True)
+                values = [dumps(item) if c else dumps([item]) for item, c in pairs]
+                return ("any", composite), values
+            scalars = [item for item, c in zip(items, composite, strict=True) if not c]
+            values = [dumps(scalars)] if scalars else []
+            values.extend(dumps(item) for item, c in zip(items, composite, strict=True) if c)
+            return ("every", bool(scalars), composite.count(True)), values
+        if op in (COMPARISON.IN, COMPARISON.EXCLUDE):
+            values = list(value) if isinstance(value, SEQUENCES) else [value]
+            if not values:
+                return ("static", op == COMPARISON.EXCLUDE), []
+            return ("in", op == COMPARISON.IN), [[dumps(v) for v in values]]
+        if op not in _OPERATORS:
+            raise ValueError(f"Unsupported filter operator: {op!r}")
         if value is MISSING:
+            return ("missing", op), []
+        return ("cmp", op), [dumps(value)]
+
+    def planned(self, parts, form, params) -> ColumnElement:
+        kind = form[0]
+        if kind == "static":
+            return _TRUE if form[1] else _FALSE
+        field = self.field(parts)
+        if kind == "has":
+            return field.isnot(None) if form[1] else field.is_(None)
+        if kind == "like":
+            return self.text(parts).ilike(params[0], escape="\\")
+        if kind == "missing":
             return {
                 COMPARISON.EQ: field.is_(None),
                 COMPARISON.NOT: field.isnot(None),
@@ -91,40 +141,21 @@ class PostgreSQLDialect(Dialect):
                 COMPARISON.MAX: _TRUE,
                 COMPARISON.GT: _FALSE,
                 COMPARISON.MIN: field.is_(None),
-            }[op]
-        bound = _json(value)
-        if op == COMPARISON.EQ:
-            return field.op("=")(bound)
-        if op == COMPARISON.NOT:
-            return field.op("IS DISTINCT FROM")(bound)
-        if op == COMPARISON.LT:
-            return field.op("<")(bound)
-        if op == COMPARISON.MAX:
-            return field.op("<=")(bound)
-        # A missing field is greater than every value.
-        if op == COMPARISON.GT:
-            return sa.or_(field.op(">")(bound), field.is_(None))
-        return sa.or_(field.op(">=")(bound), field.is_(None))
-
-    def member(self, parts, values) -> ColumnElement:
-        listed = sa.cast(
-            sa.bindparam(None, [dumps(v) for v in values], type_=_TEXT_ARRAY), ARRAY(JSONB)
-        )
-        return sa.func.coalesce(self.field(parts).op("=")(sa.any_(listed)), _FALSE)
-
-    def present(self, parts) -> ColumnElement:
-        return self.field(parts).isnot(None)
-
-    def like(self, parts, pattern) -> ColumnElement:
-        return self.text(parts).ilike(like_escape(pattern), escape="\\")
-
-    def contains(self, parts, items, every) -> ColumnElement:
-        field = self.field(parts)
+            }[form[1]]
+        if kind == "cmp":
+            bound = sa.cast(params[0], JSONB)
+            condition = field.op(_OPERATORS[form[1]])(bound)
+            if form[1] in (COMPARISON.GT, COMPARISON.MIN):
+                # A missing field is greater than every value.
+                return sa.or_(condition, field.is_(None))
+            return condition
+        if kind == "in":
+            listed = sa.cast(params[0], ARRAY(JSONB))
+            inside = sa.func.coalesce(field.op("=")(sa.any_(listed)), _FALSE)
+            return inside if form[1] else sa.not_(inside)
         is_array = sa.func.jsonb_typeof(field) == "array"
-        if not items:
+        if kind == "array":
             return sa.func.coalesce(is_array, _FALSE)
-        scalars = [item for item in items if not _composite(item)]
-        composites = [item for item in items if _composite(item)]
         # ``@>`` on arrays compares scalar items by equality, but would let
         # {"a": 1, "b": 2} contain {"a": 1}: composite items are compared
         # element by element.
@@ -132,22 +163,28 @@ class PostgreSQLDialect(Dialect):
             sa.case((is_array, field), else_=sa.cast(sa.literal("[]"), JSONB))
         ).table_valued("value")
 
-        def holding(item) -> ColumnElement:
-            if _composite(item):
-                return sa.exists(
-                    sa.select(1).select_from(elements).where(elements.c.value.op("=")(_json(item)))
-                )
-            return field.op("@>")(_json([item]))
+        def element_equal(param) -> ColumnElement:
+            equal = elements.c.value.op("=")(sa.cast(param, JSONB))
+            return sa.exists(sa.select(1).select_from(elements).where(equal))
 
-        if every:
-            held = []
-            if scalars:
-                held.append(field.op("@>")(_json(scalars)))
-            held.extend(holding(item) for item in composites)
+        def holding(param) -> ColumnElement:
+            return field.op("@>")(sa.cast(param, JSONB))
+
+        if kind == "any":
+            pairs = zip(params, form[1], strict=True)
+            condition = sa.or_(*(element_equal(p) if c else holding(p) for p, c in pairs))
+        else:  # "every"
+            scalars, remaining = form[1], iter(params)
+            held = [holding(next(remaining))] if scalars else []
+            held.extend(element_equal(p) for p in remaining)
             condition = sa.and_(*held)
-        else:
-            condition = sa.or_(*(holding(item) for item in items))
         return sa.func.coalesce(sa.and_(is_array, condition), _FALSE)
+
+    def array_value(self, values):
+        return list(values)
+
+    def column_in(self, column, param):
+        return column == sa.any_(param)
 
     @staticmethod
     @functools.lru_cache(maxsize=1024)

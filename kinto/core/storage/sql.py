@@ -84,31 +84,60 @@ class Dialect(abc.ABC):
     #: The same, as SQL text.
     data_sql: str
 
-    @abc.abstractmethod
+    # A dialect either *plans* JSON filters (:meth:`plan`, :meth:`planned`:
+    # the statement is rendered once per shape and its values bound), or
+    # builds them per query with the values in the statement (the methods
+    # after them).
+
+    def plan(
+        self, parts: tuple[str, ...], op: COMPARISON, value: Any
+    ) -> tuple[tuple, list] | None:
+        """``(form, parameter values)`` of the filter ``parts op value``
+        (semantics of :class:`kinto.core.storage.Filter`): the form
+        (hashable) determines the SQL of :meth:`planned` entirely, the
+        values only fill its parameters. None: built per query."""
+        return None
+
+    def planned(self, parts: tuple[str, ...], form: tuple, params: list) -> ColumnElement:
+        """The condition of a form of :meth:`plan`, ``params`` standing for
+        its values."""
+        raise NotImplementedError
+
     def compare(self, parts: tuple[str, ...], op: COMPARISON, value: Any) -> ColumnElement:
         """``EQ``, ``NOT``, ``LT``, ``MAX``, ``GT``, ``MIN`` against a JSON
         value or :data:`MISSING`, in JSONB order (missing = greatest)."""
+        raise NotImplementedError
 
-    @abc.abstractmethod
     def member(self, parts: tuple[str, ...], values: list) -> ColumnElement:
         """The field is present and equal to one of ``values``."""
+        raise NotImplementedError
 
-    @abc.abstractmethod
     def present(self, parts: tuple[str, ...]) -> ColumnElement:
         """The field exists (JSON null counts as present)."""
+        raise NotImplementedError
 
-    @abc.abstractmethod
     def like(self, parts: tuple[str, ...], pattern: str) -> ColumnElement:
         """The field's text form matches ``pattern`` (``*`` = any run),
         case-insensitively; never for null or missing fields."""
+        raise NotImplementedError
 
-    @abc.abstractmethod
     def contains(self, parts: tuple[str, ...], items: list, every: bool) -> ColumnElement:
         """The field is an array holding every (or any) of ``items``."""
+        raise NotImplementedError
 
     @abc.abstractmethod
     def order(self, parts: tuple[str, ...], descending: bool) -> list[ColumnElement]:
         """ORDER BY terms in JSONB order, missing last ascending."""
+
+    @abc.abstractmethod
+    def array_value(self, values: list) -> Any:
+        """The parameter value standing for a list of strings or numbers
+        in :meth:`column_in`."""
+
+    @abc.abstractmethod
+    def column_in(self, column: ColumnElement, param: Any) -> ColumnElement:
+        """``column`` equals one of the values of the parameter ``param``
+        (an :meth:`array_value`): one parameter whatever the list's size."""
 
 
 class SQLStorage(StorageBase):
@@ -125,7 +154,12 @@ class SQLStorage(StorageBase):
         self.readonly = readonly
         self._default_generator = UUID4()
         self._data_text = dialect.data_text
-        self.queries = QueryBuilder(dialect, self.id_field, self.modified_field, dialect.data_text)
+        # List statements are rendered once per shape (``:name`` parameters)
+        # and run on the driver (kinto.core.sql.fast).
+        compile_dialect = type(database.engine.dialect)(paramstyle="named")
+        self.queries = QueryBuilder(
+            dialect, self.id_field, self.modified_field, dialect.data_text, compile_dialect
+        )
         # The hot single-object read, run on the driver (kinto.core.sql.fast).
         self._get_statement = fast.RawStatement(
             f"SELECT last_modified, {dialect.data_sql} FROM objects"  # noqa: S608
@@ -264,10 +298,9 @@ class SQLStorage(StorageBase):
     ) -> list[dict]:
         if limit is not None and limit <= 0:
             return []
-        statement, params = self.queries.select(
+        rows = self._fetch(
             resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted
         )
-        rows = self.database.run(lambda c: c.execute(statement, params).all(), write=False)
         to_object = self._object
         return [to_object(*row) for row in rows]
 
@@ -277,10 +310,18 @@ class SQLStorage(StorageBase):
         parent_id: str,
         filters: Iterable[Filter] | None = None,
     ) -> int:
-        statement, params = self.queries.select(
-            resource_name, parent_id, filters, None, None, None, False, count=True
-        )
-        return self.database.run(lambda c: c.execute(statement, params).scalar_one(), write=False)
+        rows = self._fetch(resource_name, parent_id, filters, None, None, None, False, count=True)
+        return rows[0][0]
+
+    def _fetch(self, *query, count: bool = False) -> Sequence[tuple]:
+        """Rows of a listing (or counting) query: on the driver when its
+        shape is prepared, else through SQLAlchemy."""
+        prepared = self.queries.prepared(*query, count=count)
+        if prepared is not None:
+            statement, params = prepared
+            return self.database.run(lambda c: fast.fetch_all(c, statement, params), write=False)
+        statement, params = self.queries.select(*query, count=count)
+        return self.database.run(lambda c: c.execute(statement, params).all(), write=False)
 
     # Writes (the generic path: lock the list, read, decide, write).
 

@@ -20,6 +20,7 @@ a string) is decided statically from the JSONB type order.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from kinto.core.sql import fast
 from kinto.core.storage import COMPARISON, Filter, PaginationRules, Sort
 from kinto.core.storage.utils import sort_key
 
@@ -122,64 +124,98 @@ def _of_kind(value: Any, kind: type) -> bool:
     return type(value) is str
 
 
-def native_plan(kind: type, op: COMPARISON, value: Any) -> tuple[Form, Any]:
-    """``(form, parameter value)`` of a filter on a column holding a value
+#: Range of the BIGINT ``last_modified`` column.
+_INT64 = range(-(2**63), 2**63)
+
+
+def native_plan(kind: type, op: COMPARISON, value: Any) -> tuple[Form, list]:
+    """``(form, parameter values)`` of a filter on a column holding a value
     of ``kind`` (``str`` or ``int``) in every row. Forms: ``("static",
     bool)`` (no parameter), ``("cmp", op)``, ``("like",)``, ``("in",)``,
-    ``("not in",)``."""
+    ``("not in",)`` (one parameter: the list of values)."""
     if op == COMPARISON.HAS:
-        return ("static", bool(value)), None
+        return ("static", bool(value)), []
     if op == COMPARISON.LIKE:
         if not isinstance(value, str):
-            return ("static", False), None
-        return ("like",), like_escape(value)
+            return ("static", False), []
+        return ("like",), [like_escape(value)]
     if op in (COMPARISON.CONTAINS, COMPARISON.CONTAINS_ANY):
-        return ("static", False), None
+        return ("static", False), []
     if op in (COMPARISON.IN, COMPARISON.EXCLUDE):
         values = value if isinstance(value, list) else [value]
         natives = [v for v in values if _of_kind(v, kind)]
         if not natives:
-            return ("static", op == COMPARISON.EXCLUDE), None
-        return ("in" if op == COMPARISON.IN else "not in",), natives
+            return ("static", op == COMPARISON.EXCLUDE), []
+        return ("in" if op == COMPARISON.IN else "not in",), [natives]
     compare = _COMPARE.get(op)
     if compare is None:
         raise ValueError(f"Unsupported filter operator: {op!r}")
     if not _of_kind(value, kind):
         # Another JSON type (or MISSING): decided by the type order.
         representative = "" if kind is str else 0
-        return ("static", compare(sort_key(representative), sort_key(value))), None
-    return ("cmp", op), value
+        return ("static", compare(sort_key(representative), sort_key(value))), []
+    if type(value) is int and kind is int and value not in _INT64:
+        # Beyond every stored timestamp (and beyond what SQLite can bind):
+        # every row compares with it as 0 does.
+        return ("static", compare(0, value)), []
+    return ("cmp", op), [value]
 
 
-def native_clause(column, kind: type, form: Form, param) -> ColumnElement:
-    """The condition of a planned filter, ``param`` standing for its
-    value."""
+def native_clause(column, kind: type, form: Form, params: list, dialect: Dialect) -> ColumnElement:
+    """The condition of a planned filter, ``params`` standing for its
+    values."""
     name = form[0]
     if name == "static":
         return TRUE if form[1] else FALSE
     if name == "cmp":
-        return _COLUMN_OPERATORS[form[1]](column, param)
+        return _COLUMN_OPERATORS[form[1]](column, params[0])
     if name == "like":
         text = column if kind is str else sa.cast(column, sa.Text)
-        return text.ilike(param, escape="\\")
-    if name == "in":
-        return column.in_(param)
-    return sa.not_(column.in_(param))
+        return text.ilike(params[0], escape="\\")
+    inside = dialect.column_in(column, params[0])
+    return inside if name == "in" else sa.not_(inside)
+
+
+class Prepared(fast.RawStatement):
+    """The SQL text of one query *shape*, rendered once, and the values of
+    the parameters that the shape fixes (JSON paths, constants); run it on
+    the driver (:mod:`kinto.core.sql.fast`) with :meth:`params`."""
+
+    __slots__ = ("defaults",)
+
+    def __init__(self, text: str, defaults: dict[str, Any]) -> None:
+        super().__init__(text)
+        self.defaults = defaults
+
+    def params(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {**self.defaults, **values}
 
 
 class QueryBuilder:
-    """Clauses of the queries on ``objects`` (see the module docstring)."""
+    """Clauses of the queries on ``objects`` (see the module docstring).
 
-    def __init__(self, dialect: Dialect, id_field: str, modified_field: str, data_text) -> None:
+    ``compile_dialect`` is the SQLAlchemy dialect that :meth:`prepared`
+    renders SQL text with (``named`` parameter style)."""
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        id_field: str,
+        modified_field: str,
+        data_text,
+        compile_dialect: Any = None,
+    ) -> None:
         self.dialect = dialect
         self.id_field = id_field
         self.modified_field = modified_field
+        self.compile_dialect = compile_dialect
         self.columns = {
             id_field: (objects.c.id, str, coerce_id),
             modified_field: (objects.c.last_modified, int, coerce_timestamp),
         }
         self.list_columns = (objects.c.id, objects.c.last_modified, data_text)
         self._cache: dict[tuple, Any] = {}
+        self._prepared: dict[tuple, Prepared] = {}
 
     # Statements.
 
@@ -195,18 +231,18 @@ class QueryBuilder:
         count: bool = False,
         columns: tuple | None = None,
     ) -> tuple[Any, dict[str, Any]]:
-        """The statement listing (or counting) the matching objects, and
-        its parameters."""
-        filters = list(filters or ())
-        sorting = list(sorting or ())
-        rules = list(pagination_rules or ())
-        shape = self._shape(filters, rules, sorting)
-        params: dict[str, Any] = {"r": resource_name}
-        parent_form = self._parent_plan(parent_id, params)
-        if limit is not None:
-            params["limit"] = limit
-        if shape is None:
-            # JSON fields: built for this query, values in the statement.
+        """The SQLAlchemy statement listing (or counting) the matching
+        objects, and its parameters."""
+        query = self._plan(
+            resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted
+        )
+        key, params, filters, rules, sorting = query
+        if key is None:
+            # Some filter is built for this query only, values in the statement.
+            params = {"r": resource_name}
+            parent_form = self._parent_plan(parent_id, params)
+            if limit is not None:
+                params["limit"] = limit
             where = self._where(parent_form, include_deleted)
             where.extend(self.filter_clause(f) for f in filters)
             if rules:
@@ -214,19 +250,102 @@ class QueryBuilder:
                     sa.or_(*(sa.and_(*(self.filter_clause(f) for f in rule)) for rule in rules))
                 )
             return self._statement(where, sorting, limit, count, columns), params
-
-        forms, values = shape
-        for index, value in enumerate(values):
-            params[f"v{index}"] = value
-        key = (parent_form, include_deleted, forms, tuple(sorting), limit is None, count, columns)
-        # forms: (one form per filter then per rule filter, sizes of rules)
+        key = (*key, count, columns)
         statement = self._cache.get(key)
         if statement is None:
-            statement = self._build_native(key, filters, rules, sorting, limit, count, columns)
-            if len(self._cache) >= _CACHE_SIZE:
-                self._cache.clear()
-            self._cache[key] = statement
+            statement = self._build_planned(key, filters, rules, sorting, limit, count, columns)
+            _remember(self._cache, key, statement)
         return statement, params
+
+    def prepared(
+        self,
+        resource_name: str,
+        parent_id: str,
+        filters: Iterable[Filter] | None,
+        sorting: Iterable[Sort] | None,
+        pagination_rules: PaginationRules | None,
+        limit: int | None,
+        include_deleted: bool,
+        count: bool = False,
+    ) -> tuple[Prepared, dict[str, Any]] | None:
+        """The SQL text of the listing (or counting) statement and its
+        parameters, or None when the query has a shape that is built per
+        query (then use :meth:`select`). Rendered once per shape: a hit
+        costs planning the filters and nothing else."""
+        key, params, filters, rules, sorting = self._plan(
+            resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted
+        )
+        if key is None or self.compile_dialect is None:
+            return None
+        key = (*key, count)
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            statement = self._build_planned(key, filters, rules, sorting, limit, count, None)
+            compiled = statement.compile(dialect=self.compile_dialect)
+            text = compiled.string
+            if "POSTCOMPILE" in text:  # pragma: no cover - every list is one parameter
+                raise AssertionError(f"Expanding parameter in a prepared statement: {text}")
+            # Values fixed by the shape (JSON paths, constants).
+            defaults = {
+                name: bind.effective_value
+                for bind, name in compiled.bind_names.items()
+                if not bind.required
+            }
+            prepared = Prepared(text, defaults)
+            _remember(self._prepared, key, prepared)
+        return prepared, prepared.params(params)
+
+    def _plan(self, resource_name, parent_id, filters, sorting, rules, limit, include_deleted):
+        """``(shape key or None, parameters, filters, rules, sorting)``:
+        the key is None when a filter cannot be planned (see
+        :meth:`Dialect.plan`)."""
+        filters = list(filters or ())
+        sorting = tuple(sorting or ())
+        rules = list(rules or ())
+        params: dict[str, Any] = {"r": resource_name}
+        parent_form = self._parent_plan(parent_id, params)
+        if limit is not None:
+            params["limit"] = limit
+        forms = []
+        index = 0
+        for filtr in [*filters, *(f for rule in rules for f in rule)]:
+            planned = self.plan_filter(filtr)
+            if planned is None:
+                return None, params, filters, rules, sorting
+            form, values = planned
+            forms.append(form)
+            for value in values:
+                params[f"v{index}"] = value
+                index += 1
+        # Rules' sizes are part of the shape.
+        shape = (tuple(forms), tuple(len(rule) for rule in rules))
+        key = (parent_form, include_deleted, shape, sorting, limit is None)
+        return key, params, filters, rules, sorting
+
+    def plan_filter(self, filtr: Filter) -> tuple[Form, list] | None:
+        """``(form, parameter values)`` of a filter, or None when the
+        dialect builds it per query. The form (hashable) fixes the SQL."""
+        field, op, value = filtr.field, filtr.operator, filtr.value
+        entry = self.columns.get(field)
+        if entry is not None:
+            _, kind, coerce = entry
+            form, values = native_plan(kind, op, coerce(value))
+            if form[0] in ("in", "not in"):
+                values = [self.dialect.array_value(values[0])]
+            return ("column", field, form), values
+        planned = self.dialect.plan(field_parts(field), op, value)
+        if planned is None:
+            return None
+        form, values = planned
+        return ("json", field, form), values
+
+    def planned_clause(self, form: Form, params: list) -> ColumnElement:
+        """The condition of a planned filter (``form`` from
+        :meth:`plan_filter`), ``params`` standing for its values."""
+        if form[0] == "column":
+            column, kind, _ = self.columns[form[1]]
+            return native_clause(column, kind, form[2], params, self.dialect)
+        return self.dialect.planned(field_parts(form[1]), form[2], params)
 
     def _statement(self, where, sorting, limit, count, columns):
         if count:
@@ -237,46 +356,25 @@ class QueryBuilder:
             statement = statement.limit(sa.bindparam("limit", type_=sa.Integer))
         return statement
 
-    def _build_native(self, key, filters, rules, sorting, limit, count, columns):
-        parent_form, include_deleted, forms = key[0], key[1], key[2][0]
+    def _build_planned(self, key, filters, rules, sorting, limit, count, columns):
+        parent_form, include_deleted, (forms, _) = key[0], key[1], key[2]
         where = self._where(parent_form, include_deleted)
-        counter = iter(range(len(forms)))
+        counter = itertools.count()
         clauses = []
         every = [*filters, *(f for rule in rules for f in rule)]
         for filtr, form in zip(every, forms, strict=True):
-            column, kind, _ = self.columns[filtr.field]
-            param = None
-            if form[0] != "static":
-                expanding = form[0] in ("in", "not in")
-                param = sa.bindparam(f"v{next(counter)}", expanding=expanding)
-            clauses.append(native_clause(column, kind, form, param))
+            _, values = self.plan_filter(filtr)
+            params = [
+                sa.bindparam(f"v{next(counter)}", required=False, type_=_param_type(v))
+                for v in values
+            ]
+            clauses.append(self.planned_clause(form, params))
         where.extend(clauses[: len(filters)])
         if rules:
             remaining = iter(clauses[len(filters) :])
             alternatives = [sa.and_(*(next(remaining) for _ in rule)) for rule in rules]
             where.append(sa.or_(*alternatives))
         return self._statement(where, sorting, limit, count, columns)
-
-    def _shape(self, filters, rules, sorting) -> tuple[tuple, list] | None:
-        """``(forms, parameter values)`` when every filter and sort is on a
-        column (None otherwise)."""
-        columns = self.columns
-        for sort in sorting:
-            if sort.field not in columns:
-                return None
-        forms = []
-        values = []
-        for filtr in [*filters, *(f for rule in rules for f in rule)]:
-            entry = columns.get(filtr.field)
-            if entry is None:
-                return None
-            _, kind, coerce = entry
-            form, value = native_plan(kind, filtr.operator, coerce(filtr.value))
-            forms.append(form)
-            if form[0] != "static":
-                values.append(value)
-        # Rules' sizes are part of the shape.
-        return (tuple(forms), tuple(len(rule) for rule in rules)), values
 
     # Clauses.
 
@@ -335,15 +433,12 @@ class QueryBuilder:
     def filter_clause(self, filtr: Filter) -> ColumnElement:
         """SQL condition of one filter (semantics of
         :class:`kinto.core.storage.Filter`), its values in the statement."""
+        planned = self.plan_filter(filtr)
+        if planned is not None:
+            form, values = planned
+            params = [sa.bindparam(None, v, type_=_param_type(v)) for v in values]
+            return self.planned_clause(form, params)
         field, op, value = filtr.field, filtr.operator, filtr.value
-        entry = self.columns.get(field)
-        if entry is not None:
-            column, kind, coerce = entry
-            form, bound = native_plan(kind, op, coerce(value))
-            param = None
-            if form[0] != "static":
-                param = sa.bindparam(None, bound, expanding=form[0] in ("in", "not in"))
-            return native_clause(column, kind, form, param)
         dialect, parts = self.dialect, field_parts(field)
         if op == COMPARISON.HAS:
             present = dialect.present(parts)
@@ -367,3 +462,16 @@ class QueryBuilder:
         if op not in _COMPARE:
             raise ValueError(f"Unsupported filter operator: {op!r}")
         return dialect.compare(parts, op, value)
+
+
+def _param_type(value: Any) -> Any:
+    """SQLAlchemy type of a parameter (lists go to the driver as they are)."""
+    if isinstance(value, list):
+        return sa.types.NullType()
+    return None
+
+
+def _remember(cache: dict, key: tuple, value: Any) -> None:
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value

@@ -71,10 +71,16 @@ def _scalar_rank(value: Any) -> int:
     return 2
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
 def _native(value: Any) -> Any:
-    """The SQL value json_extract() gives for a JSON scalar."""
+    """The SQL value json_extract() gives for a JSON scalar (an integer
+    beyond 64 bits is read as a real, and could not be bound anyway)."""
     if isinstance(value, bool):
         return int(value)
+    if type(value) is int and value not in _INT64:
+        return float(value)
     return value
 
 
@@ -142,7 +148,7 @@ class _Field:
         # The cheap, selective value test first; the type excludes the
         # booleans (1/0) and the JSON text of arrays and objects.
         kinds = ("text",) if isinstance(value, str) else _NUMBER_TYPES
-        return sa.and_(self.value == value, self.type.in_(kinds))
+        return sa.and_(self.value == _native(value), self.type.in_(kinds))
 
 
 def _not(condition: ColumnElement) -> ColumnElement:
@@ -164,7 +170,7 @@ def _element_equals(element, value: Any) -> ColumnElement:
     if isinstance(value, bool):
         return kind == ("true" if value else "false")
     kinds = ("text",) if isinstance(value, str) else _NUMBER_TYPES
-    return sa.and_(kind.in_(kinds), element.c.value == value)
+    return sa.and_(kind.in_(kinds), element.c.value == _native(value))
 
 
 class SQLiteDialect(Dialect):
@@ -214,6 +220,7 @@ class SQLiteDialect(Dialect):
         if strings:
             clauses.append(sa.and_(field.value.in_(strings), field.type == "text"))
         if numbers:
+            numbers = [_native(v) for v in numbers]
             clauses.append(sa.and_(field.value.in_(numbers), field.type.in_(_NUMBER_TYPES)))
         others = [v for v in values if not isinstance(v, str) and type(v) not in (int, float)]
         clauses.extend(field.equals(v) for v in others)
@@ -258,6 +265,15 @@ class SQLiteDialect(Dialect):
 
     def order(self, parts, descending) -> list[ColumnElement]:
         return _order(parts, descending)
+
+    def array_value(self, values):
+        return dumps(values)
+
+    def column_in(self, column, param):
+        # The list as one JSON parameter, whatever its size; json_each()
+        # reads integers beyond 64 bits as reals (never an overflow).
+        listed = sa.func.json_each(param).table_valued("value")
+        return column.in_(sa.select(listed.c.value))
 
 
 @functools.lru_cache(maxsize=1024)

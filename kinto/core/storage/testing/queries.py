@@ -352,6 +352,35 @@ class FilterTests(BaseStorageTest):
         assert self.matching(storage, Filter("last_modified", stamps, IN)) == {"a", "c"}
         assert self.matching(storage, Filter("last_modified", b["last_modified"], EQ)) == {"b"}
 
+    def test_last_modified_beyond_64_bits_compares_as_a_number(self, storage):
+        self.create(storage, id="a")
+        huge = 10**30
+        assert self.matching(storage, Filter("last_modified", huge, LT)) == {"a"}
+        assert self.matching(storage, Filter("last_modified", huge, GT)) == set()
+        assert self.matching(storage, Filter("last_modified", -huge, MIN)) == {"a"}
+        assert self.matching(storage, Filter("last_modified", huge, EQ)) == set()
+        assert self.matching(storage, Filter("last_modified", [huge], IN)) == set()
+        assert self.matching(storage, Filter("last_modified", [huge], EXCLUDE)) == {"a"}
+
+    def test_numbers_beyond_64_bits_compare_with_json_numbers(self, storage):
+        self.store_typed_values(storage, {"small": 1, "text": "x"})
+        huge = 10**30
+        assert self.matching(storage, Filter("v", huge, LT)) == {"small", "text"}
+        assert self.matching(storage, Filter("v", huge, EQ)) == set()
+        assert self.matching(storage, Filter("v", [1, huge], IN)) == {"small"}
+        assert self.matching(storage, Filter("v", -huge, GT)) == {"small"}
+
+    def test_queries_of_the_same_form_use_their_own_values(self, storage):
+        self.store_typed_values(storage, {"a": "x", "b": "y", "c": [1, 2], "d": [3]})
+        assert self.matching(storage, Filter("v", "x", EQ)) == {"a"}
+        assert self.matching(storage, Filter("v", "y", EQ)) == {"b"}
+        assert self.matching(storage, Filter("v", ["x"], IN)) == {"a"}
+        assert self.matching(storage, Filter("v", ["y", "z"], IN)) == {"b"}
+        assert self.matching(storage, Filter("v", [1], CONTAINS)) == {"c"}
+        assert self.matching(storage, Filter("v", [3], CONTAINS)) == {"d"}
+        assert self.matching(storage, Filter("id", ["a"], IN)) == {"a"}
+        assert self.matching(storage, Filter("id", ["b", "c"], IN)) == {"b", "c"}
+
     def test_eq_missing_matches_absent_fields(self, typed):
         assert self.matching(typed, Filter("v", MISSING, EQ)) == {"missing"}
 
