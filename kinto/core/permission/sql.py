@@ -154,6 +154,15 @@ _GET_OBJECTS_ACES = fast.RawStatement(
 _GET_OBJECTS_SOME_ACES = fast.RawStatement(
     _GET_OBJECTS_ACES.text + " AND permission = ANY(:permissions)"
 )
+#: The same with the principals of ``user_ids`` first (``object_id`` and
+#: ``permission`` NULL): what authorizing a request reads, in one round trip.
+_WITH_PRINCIPALS = {
+    statement: fast.RawStatement(
+        "SELECT NULL, NULL, principal FROM user_principals WHERE user_id = ANY(:user_ids)"  # noqa: S608
+        " UNION ALL " + statement.text
+    )
+    for statement in (_GET_OBJECTS_ACES, _GET_OBJECTS_SOME_ACES)
+}
 _GET_AUTHORIZED_PRINCIPALS = _bound_statement(
     "SELECT principal FROM access_control_entries WHERE {bound}"
 )
@@ -281,37 +290,57 @@ class Permission(PermissionBase):
         query, whatever the number of URIs."""
         if not objects_ids:
             return []
+        query = self._aces_query(objects_ids, permissions)
+        if query is None:
+            return [{} for _ in objects_ids]
+        statement, params = query
+
+        def work(conn: Connection) -> list[dict[str, set[str]]]:
+            return _acls(fast.fetch_all(conn, statement, params), objects_ids)
+
+        return self.database.run(work, write=False)
+
+    def get_principals_and_permissions(
+        self,
+        user_ids: Iterable[str],
+        objects_ids: list[str],
+        permissions: Iterable[str] | None = None,
+    ) -> tuple[set[str], list[dict[str, set[str]]]]:
+        """:meth:`get_users_principals` and :meth:`get_objects_permissions`
+        in one query (``UNION ALL`` of both, the principals' rows with a
+        NULL ``object_id``)."""
+        user_ids = list(user_ids)
+        query = self._aces_query(objects_ids, permissions) if objects_ids else None
+        if query is None or not user_ids:
+            principals = self.get_users_principals(user_ids)
+            return principals, self.get_objects_permissions(objects_ids, permissions)
+        statement, params = query
+        statement = _WITH_PRINCIPALS[statement]
+        params["user_ids"] = user_ids
+
+        def work(conn: Connection) -> tuple[set[str], list[dict[str, set[str]]]]:
+            rows = fast.fetch_all(conn, statement, params)
+            principals = {principal for object_id, _, principal in rows if object_id is None}
+            if principals:
+                rows = [row for row in rows if row[0] is not None]
+            return principals, _acls(rows, objects_ids)
+
+        return self.database.run(work, write=False)
+
+    @staticmethod
+    def _aces_query(
+        objects_ids: list[str], permissions: Iterable[str] | None
+    ) -> tuple[fast.RawStatement, dict[str, Any]] | None:
+        """The statement and parameters reading the ACEs of ``objects_ids``
+        (restricted to ``permissions`` if given), or None if there are none
+        to read (no permission asked)."""
+        params: dict[str, Any] = {"object_ids": list(dict.fromkeys(objects_ids))}
         if permissions is None:
-            statement, params = _GET_OBJECTS_ACES, {}
-        else:
-            params = {"permissions": list(permissions)}
-            if not params["permissions"]:
-                return [{} for _ in objects_ids]
-            statement = _GET_OBJECTS_SOME_ACES
-        params["object_ids"] = list(dict.fromkeys(objects_ids))
-
-        def work(conn: Connection) -> dict[str, dict[str, set[str]]]:
-            found: dict[str, dict[str, set[str]]] = {}
-            for object_id, permission, principal in fast.fetch_all(conn, statement, params):
-                acl = found.get(object_id)
-                if acl is None:
-                    found[object_id] = {permission: {principal}}
-                else:
-                    holders = acl.get(permission)
-                    if holders is None:
-                        acl[permission] = {principal}
-                    else:
-                        holders.add(principal)
-            return found
-
-        found = self.database.run(work, write=False)
-        if len(objects_ids) == 1:
-            return [found.get(objects_ids[0], {})]
-        result = []
-        for object_id in objects_ids:
-            acl = found.get(object_id)
-            result.append({perm: set(holders) for perm, holders in acl.items()} if acl else {})
-        return result
+            return _GET_OBJECTS_ACES, params
+        params["permissions"] = list(permissions)
+        if not params["permissions"]:
+            return None
+        return _GET_OBJECTS_SOME_ACES, params
 
     def replace_object_permissions(
         self, object_id: str, permissions: dict[str, Iterable[str]]
@@ -405,6 +434,31 @@ class Permission(PermissionBase):
             lambda conn: fast.fetch_one(conn, _CHECK_PERMISSION, params) is not None,
             write=False,
         )
+
+
+def _acls(
+    rows: Iterable[tuple[str, str, str]], objects_ids: list[str]
+) -> list[dict[str, set[str]]]:
+    """For each of ``objects_ids`` (in order) a fresh ``{permission:
+    principals}`` of the ``(object_id, permission, principal)`` rows."""
+    found: dict[str, dict[str, set[str]]] = {}
+    for object_id, permission, principal in rows:
+        acl = found.get(object_id)
+        if acl is None:
+            found[object_id] = {permission: {principal}}
+        else:
+            holders = acl.get(permission)
+            if holders is None:
+                acl[permission] = {principal}
+            else:
+                holders.add(principal)
+    if len(objects_ids) == 1:
+        return [found.get(objects_ids[0], {})]
+    result = []
+    for object_id in objects_ids:
+        acl = found.get(object_id)
+        result.append({perm: set(holders) for perm, holders in acl.items()} if acl else {})
+    return result
 
 
 def load_from_config(config, dialect: str) -> Permission:

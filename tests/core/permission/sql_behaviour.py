@@ -259,6 +259,48 @@ class SQLPermissionBehaviour:
             permission.get_object_permission_principals(COLLECTION, "write")
         assert len(sent) == 5
 
+    def test_principals_and_permissions_are_one_statement(self, permission):
+        permission.add_user_principal("alice", "/buckets/b/groups/g")
+        permission.add_principal_to_ace(COLLECTION, "read", "/buckets/b/groups/g")
+        with statements_of(permission.database) as sent:
+            result = permission.get_principals_and_permissions(
+                ["alice", "system.Authenticated"], ["/buckets/b", COLLECTION], ["read", "write"]
+            )
+        assert result == ({"/buckets/b/groups/g"}, [{}, {"read": {"/buckets/b/groups/g"}}])
+        assert len(sent) == 1
+
+    @pytest.mark.parametrize(
+        "user_ids,objects_ids,permissions",
+        [
+            (["alice", "bob"], [COLLECTION, "/buckets/b", COLLECTION], None),
+            (["alice"], [COLLECTION, "/buckets/b"], ["write"]),
+            (["alice"], [COLLECTION], []),
+            (["alice"], [], None),
+            ([], [COLLECTION], None),
+            (["nobody"], ["/buckets/none"], ["read"]),
+        ],
+    )
+    def test_principals_and_permissions_are_those_of_the_two_calls(
+        self, permission, user_ids, objects_ids, permissions
+    ):
+        permission.add_user_principal("alice", "/buckets/b/groups/g")
+        permission.add_user_principal("bob", "/buckets/b/groups/h")
+        permission.replace_object_permissions(COLLECTION, {"read": ["alice"], "write": ["bob"]})
+        permission.add_principal_to_ace("/buckets/b", "write", "/buckets/b/groups/g")
+        principals, acls = permission.get_principals_and_permissions(
+            user_ids, objects_ids, permissions
+        )
+        assert principals == permission.get_users_principals(user_ids)
+        assert acls == permission.get_objects_permissions(objects_ids, permissions)
+
+    def test_principals_and_permissions_give_each_uri_its_own_sets(self, permission):
+        permission.add_principal_to_ace(COLLECTION, "read", "alice")
+        _, (first, second) = permission.get_principals_and_permissions(
+            ["alice"], [COLLECTION, COLLECTION]
+        )
+        first["read"].add("mallory")
+        assert second == {"read": {"alice"}}
+
     def test_replace_is_two_statements_and_keeps_unchanged_rows(self, permission):
         permission.replace_object_permissions(COLLECTION, {"read": ["alice"], "write": ["bob"]})
         with statements_of(permission.database) as sent:

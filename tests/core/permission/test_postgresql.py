@@ -99,3 +99,14 @@ class TestPostgreSQLIndexes:
         )
         assert "Seq Scan" not in plan
         assert "user_principals_pkey" in plan
+
+    def test_principals_and_permissions_are_read_by_primary_keys(self, permission):
+        plan = plan_of(
+            permission.database,
+            lambda: permission.get_principals_and_permissions(
+                ["alice", "system.Authenticated"], [COLLECTION, "/buckets/b"], ["read"]
+            ),
+        )
+        assert "Seq Scan" not in plan
+        assert "user_principals_pkey" in plan
+        assert "access_control_entries_pkey" in plan
