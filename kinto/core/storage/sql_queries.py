@@ -1,21 +1,31 @@
 """WHERE and ORDER BY clauses of the SQL storage (SQLAlchemy Core).
 
 :class:`QueryBuilder` turns filters, pagination rules and sorts into a
-statement and its parameters:
+statement and its parameters. Every filter is first *planned*
+(:meth:`QueryBuilder.plan_filter`) into a *form* and parameter values: the
+form (``("column", "last_modified", ("cmp", "gt"))``, ``("json",
+"category", ("cmp", "eq"))``...) depends only on the field, the operator
+and the type of the value, and fixes the SQL; the values only fill its
+parameters (``v0``, ``v1``...).
 
-* ``id`` and ``last_modified`` are columns. A filter on them is first
-  *planned* (:func:`native_plan`): the plan's form (``("cmp", "gt")``,
-  ``("static", True)``...) depends only on the operator and the type of the
-  value, and the value goes into a parameter. Queries made only of such
-  filters and sorts (a page in timestamp order, ``_since``, a list of ids)
-  are built once per form and cached, then executed with new parameters:
-  the hot paths pay neither for building nor for compiling a statement.
-* Other fields are JSON, through the dialect's expressions
-  (:class:`kinto.core.storage.sql.Dialect`); those statements are built per
-  query.
+* ``id`` and ``last_modified`` are columns (:func:`native_plan`); a list of
+  values (``IN``) is one parameter (``= ANY`` on PostgreSQL, ``json_each``
+  on SQLite), whatever its size.
+* Other fields are JSON. The PostgreSQL dialect plans them too
+  (:meth:`kinto.core.storage.sql.Dialect.plan`: values as JSON text
+  parameters); SQLite's builds them per query, values in the statement.
+
+The statement of a query made only of planned filters (every list request
+on PostgreSQL; on SQLite those filtering only ``id`` and ``last_modified``)
+is rendered to SQL text once per *shape* (forms, sorts, parent, limit or
+not, tombstones or not; :meth:`QueryBuilder.prepared`), and run on the
+driver (:mod:`kinto.core.sql.fast`) with the query's values: a request pays
+neither for building nor for compiling nor for SQLAlchemy's execution.
+Other queries go through SQLAlchemy (:meth:`QueryBuilder.select`).
 
 A value whose type differs from a column's (``last_modified`` compared with
-a string) is decided statically from the JSONB type order.
+a string), or an integer beyond 64 bits compared with ``last_modified``, is
+decided statically from the JSONB type order.
 """
 
 from __future__ import annotations
