@@ -6,17 +6,16 @@ the right database transaction:
 
 * **During a request** (``pyramid.threadlocal.get_current_request()`` is not
   None and its ``transaction`` manager has a transaction in progress), the
-  work joins that transaction through ``zope.sqlalchemy``: one database
-  transaction per request (and per batch), shared by every backend using the
-  same engine, committed or aborted by ``pyramid_tm`` (or by the CLI's
-  ``transaction.manager``). A request with a method other than GET, HEAD or
-  OPTIONS (for a batch subrequest: the batch's method) begins it as a *write*
-  transaction (``BEGIN IMMEDIATE`` on SQLite, so that concurrent writers
-  queue on the database lock instead of failing with "database is
-  locked"). PostgreSQL transactions are ``READ COMMITTED``: each statement
-  sees what was committed before it (a GET that reads a list's timestamp,
-  then the list, may see objects newer than that timestamp, never miss
-  older ones).
+  work joins that transaction: one database transaction per request (and
+  per batch), shared by every backend using the same engine, committed or
+  aborted by ``pyramid_tm`` (or by the CLI's ``transaction.manager``). A
+  request with a method other than GET, HEAD or OPTIONS (for a batch
+  subrequest: the batch's method) begins it as a *write* transaction
+  (``BEGIN IMMEDIATE`` on SQLite, so that concurrent writers queue on the
+  database lock instead of failing with "database is locked"). PostgreSQL
+  transactions are ``READ COMMITTED``: each statement sees what was
+  committed before it (a GET that reads a list's timestamp, then the list,
+  may see objects newer than that timestamp, never miss older ones).
 * A read request (GET, HEAD, OPTIONS) opens **no** database transaction:
   each of its statements runs on its own, on one connection kept for the
   request, which sees what ``READ COMMITTED`` would and saves the ``BEGIN``
@@ -30,12 +29,33 @@ the right database transaction:
   short transaction, committed when the function returns and rolled back if
   it raises.
 
+How a request transaction is held (:class:`_RequestConnection`): one plain
+``Connection`` per database, checked out of the pool by the first call of
+the request and joined to the ``transaction`` manager's transaction as a
+data manager of its own. The transaction's commit commits it (in
+``tpc_vote``, after the other data managers' ``commit``, as a one-phase
+resource) and its abort rolls it back; either way the connection goes back
+to the pool, also when the commit fails. A failed commit raises (translated:
+``BackendError``, a 503), so that ``pyramid_tm`` answers an error and
+nothing that was not committed is acknowledged. A read request's connection
+sends no transaction control statement; it is returned to the pool when the
+request's transaction ends. A first call that fails returns its connection
+at once and leaves no trace in the request.
+
+Savepoints of the request transaction (``transaction.savepoint()``, taken by
+the batch view before each writing subrequest) are database savepoints of
+that connection; rolling one back undoes the later work of the request and
+keeps the earlier work. A savepoint taken before the database's first call
+rolls everything of that database back (the ``transaction`` package aborts
+a data manager that joined after the savepoint). A rolled back savepoint
+cannot be rolled back again (``InvalidSavepointRollbackError``).
+
 A connection lost before anything was committed (database restarted, idle
 connection cut) is retried once on a fresh connection when that is safe (no
-earlier work in the transaction), so that the server recovers by itself after
-an outage without a liveness query per request. Errors come out translated
-by :mod:`kinto.core.sql.errors` (``BackendError`` → 503,
-``IntegrityError`` → 409).
+earlier work in the transaction; in a read request, always), so that the
+server recovers by itself after an outage without a liveness query per
+request. Errors come out translated by :mod:`kinto.core.sql.errors`
+(``BackendError`` → 503, ``IntegrityError`` → 409).
 """
 
 from __future__ import annotations
@@ -51,15 +71,14 @@ import transaction
 from pyramid.settings import asbool
 from pyramid.threadlocal import get_current_request
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Session
 from transaction._transaction import Status
-from transaction.interfaces import NoTransaction
-from zope.sqlalchemy.datamanager import (
-    STATUS_ACTIVE,
-    STATUS_CHANGED,
-    join_transaction,
-    mark_changed,
+from transaction.interfaces import (
+    IDataManagerSavepoint,
+    InvalidSavepointRollbackError,
+    ISavepointDataManager,
+    NoTransaction,
 )
+from zope.interface import implementer
 
 from kinto.core.sql import engines, errors
 from kinto.core.storage import BackendError
@@ -71,22 +90,6 @@ _JOINABLE = (Status.ACTIVE, Status.DOOMED)
 
 _databases: dict[tuple[Engine, bool], Database] = {}
 _databases_lock = threading.Lock()
-
-
-class _Joined:
-    """What a database keeps in one request transaction: the session (its
-    connection) and whether it began as a write transaction."""
-
-    __slots__ = ("session", "connection", "write", "joined", "changed", "manager")
-
-    def __init__(self, write: bool) -> None:
-        self.session: Session | None = None
-        self.connection: Connection | None = None
-        self.write = write
-        # Joined to the zope transaction (after the first successful call).
-        self.joined = False
-        self.changed = False
-        self.manager: Any = None
 
 
 class Database:
@@ -111,8 +114,12 @@ class Database:
         self.max_backlog = None if max_backlog is None or max_backlog < 0 else max_backlog
         self._waiting = 0
         self._waiting_lock = threading.Lock()
-        self._write_options = {engines.BEGIN_OPTION: "IMMEDIATE"}
-        self._read_options = {engines.BEGIN_OPTION: engines.NO_TRANSACTION}
+        # The same engine (pool, events) whose connections begin write
+        # transactions, or none (see engines.BEGIN_OPTION).
+        self._write_engine = engine.execution_options(**{engines.BEGIN_OPTION: "IMMEDIATE"})
+        self._read_engine = engine.execution_options(
+            **{engines.BEGIN_OPTION: engines.NO_TRANSACTION}
+        )
 
     def __repr__(self) -> str:
         url = self.engine.url.render_as_string(hide_password=True)
@@ -139,23 +146,26 @@ class Database:
         joined = self._request_transaction(write)
         if joined is None:
             return self.run_standalone(work, write)
-        return self._run_joined(joined, work, write)
+        return joined.run(work)
 
     # Own short transactions.
 
     def run_standalone(self, work: Callable[[Connection], T], write: bool = True) -> T:
         """Call ``work(connection)`` in its own short transaction, whatever
         the current request (committed when it returns)."""
-        options = self._write_options if write else self._read_options
+        engine = self._write_engine if write else self._read_engine
         for attempt in (1, 2):
             committing = False
             try:
-                with self._checkout(self.engine.connect) as connection:
-                    connection.execution_options(**options)
+                with self._checkout(engine.connect) as connection:
                     with connection.begin() as trans:
                         result = work(connection)
                         committing = True
-                        trans.commit()
+                        try:
+                            trans.commit()
+                        except BaseException:
+                            _discard(connection)
+                            raise
                     return result
             except BackendError as e:
                 if attempt == 1 and not committing and getattr(e, "disconnect", False):
@@ -167,7 +177,7 @@ class Database:
 
     # Request transactions.
 
-    def _request_transaction(self, write: bool) -> _Joined | None:
+    def _request_transaction(self, write: bool) -> _RequestConnection | None:
         """The state of this database in the current request transaction,
         or None if work (``write`` or not) must run in its own transaction."""
         if not self.transaction_per_request:
@@ -182,61 +192,29 @@ class Database:
         try:
             joined = txn.data(self)
         except KeyError:
-            joined = _Joined(write=_is_write_request(request))
+            joined = _RequestConnection(self, txn, manager, write=_is_write_request(request))
             txn.set_data(self, joined)
         if write and not joined.write:
             return None
-        joined.manager = manager
         return joined
 
-    def _run_joined(self, joined: _Joined, work: Callable[[Connection], T], write: bool) -> T:
-        for attempt in (1, 2):
-            session = joined.session
-            fresh = session is None or not session.in_transaction() or not joined.joined
-            if fresh:
-                self._begin_session(joined)
-            try:
-                # Through the session (not a kept connection), so that the
-                # SAVEPOINT of a savepoint taken meanwhile gets emitted.
-                connection = joined.connection if fresh else joined.session.connection()
-                result = work(connection)
-            except BaseException as e:
-                if fresh:
-                    # Nothing of this transaction is in this session yet:
-                    # drop it, so that a failed call leaves no trace.
-                    self._drop_session(joined)
-                    if attempt == 1 and getattr(e, "disconnect", False):
-                        continue
-                if isinstance(e, sqlalchemy.exc.SQLAlchemyError):
-                    _raise_translated(e)
-                raise
-            manager = joined.manager
-            if fresh:
-                state = STATUS_CHANGED if write else STATUS_ACTIVE
-                join_transaction(joined.session, state, transaction_manager=manager)
-                joined.joined = True
-                joined.changed = write
-            elif write and not joined.changed:
-                mark_changed(joined.session, transaction_manager=manager)
-                joined.changed = True
-            return result
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _begin_session(self, joined: _Joined) -> None:
-        session = Session(bind=self.engine, expire_on_commit=False)
-        options = self._write_options if joined.write else self._read_options
+    def _connect(self, write: bool) -> tuple[Connection, Any]:
+        """A pooled connection, in a (not yet sent) write transaction when
+        ``write``, and that transaction (or None)."""
+        engine = self._write_engine if write else self._read_engine
         try:
-            joined.connection = self._checkout(
-                lambda: session.connection(execution_options=options)
-            )
+            connection = self._checkout(engine.connect)
+        except sqlalchemy.exc.SQLAlchemyError as e:
+            _raise_translated(e)
+        if not write:
+            return connection, None
+        try:
+            return connection, connection.begin()
         except BaseException as e:
-            session.close()
+            _close(connection)
             if isinstance(e, sqlalchemy.exc.SQLAlchemyError):
                 _raise_translated(e)
             raise
-        joined.session = session
-        joined.joined = False
-        joined.changed = False
 
     def _checkout(self, acquire: Callable[[], T]) -> T:
         """``acquire()`` a pooled connection, unless the pool is exhausted
@@ -254,14 +232,6 @@ class Database:
         finally:
             with self._waiting_lock:
                 self._waiting -= 1
-
-    def _drop_session(self, joined: _Joined) -> None:
-        session = joined.session
-        joined.session = joined.connection = None
-        joined.joined = joined.changed = False
-        if session is not None:
-            with contextlib.suppress(Exception):  # already broken: nothing to release
-                session.close()
 
     # Schema.
 
@@ -288,6 +258,186 @@ class Database:
         except Exception:
             return False
         return True
+
+
+@implementer(ISavepointDataManager)
+class _RequestConnection:
+    """One database in one request transaction: the connection holding it
+    (checked out by the first call, see the module docstring) and the data
+    manager that commits or rolls it back with the ``transaction``
+    package's transaction, returning the connection to the pool."""
+
+    __slots__ = (
+        "database",
+        "txn",
+        "transaction_manager",
+        "write",
+        "connection",
+        "root",
+        "joined",
+        "savepoints",
+        "_names",
+    )
+
+    def __init__(self, database: Database, txn: Any, manager: Any, write: bool) -> None:
+        self.database = database
+        self.txn = txn
+        self.transaction_manager = manager
+        #: Began as a write transaction (else each statement stands alone).
+        self.write = write
+        #: The connection, from the first call until the end (or a failure).
+        self.connection: Connection | None = None
+        #: Its database transaction (write transactions only).
+        self.root: Any = None
+        #: Whether this is one of the transaction's data managers.
+        self.joined = False
+        #: The savepoints that may still be rolled back, oldest first.
+        self.savepoints: list[_Savepoint] = []
+        self._names = 0
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        """``work(connection)`` in this request transaction."""
+        for attempt in (1, 2):
+            connection = self.connection
+            fresh = connection is None
+            if fresh:
+                connection, self.root = self.database._connect(self.write)
+                self.connection = connection
+            try:
+                result = work(connection)
+            except BaseException as e:
+                if fresh or not self.write:
+                    # Nothing of the transaction is on this connection (in
+                    # a read request, statements stand alone): give it
+                    # back, so that the call leaves no trace.
+                    self._release()
+                    if attempt == 1 and getattr(e, "disconnect", False):
+                        continue
+                if isinstance(e, sqlalchemy.exc.SQLAlchemyError):
+                    _raise_translated(e)
+                raise
+            if not self.joined:
+                try:
+                    self.txn.join(self)
+                except BaseException:
+                    self._release()
+                    raise
+                self.joined = True
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _release(self) -> None:
+        """Roll back whatever is not committed, return the connection to
+        the pool (idempotent)."""
+        connection = self.connection
+        self.connection = self.root = None
+        for savepoint in self.savepoints:
+            savepoint.active = False
+        self.savepoints.clear()
+        if connection is not None:
+            _close(connection)
+
+    # IDataManager: a one-phase resource, committed in tpc_vote.
+
+    def abort(self, txn: Any) -> None:
+        """The transaction is aborted, or rolled back to a savepoint taken
+        before this database joined it: roll back, leave it."""
+        self.joined = False
+        self._release()
+
+    def tpc_begin(self, txn: Any) -> None:
+        pass
+
+    def commit(self, txn: Any) -> None:
+        pass
+
+    def tpc_vote(self, txn: Any) -> None:
+        """Commit, and return the connection whatever happens; raise
+        (translated) if the commit fails or the connection was lost."""
+        connection, root = self.connection, self.root
+        if connection is None:
+            return
+        try:
+            if root is not None:
+                if connection.invalidated or not root.is_active:
+                    raise BackendError(
+                        message="Connection to the database lost before the commit: "
+                        "nothing was committed"
+                    )
+                try:
+                    root.commit()
+                except BaseException:
+                    _discard(connection)
+                    raise
+        except sqlalchemy.exc.SQLAlchemyError as e:
+            _raise_translated(e)
+        finally:
+            self._release()
+
+    def tpc_finish(self, txn: Any) -> None:
+        self.joined = False
+
+    def tpc_abort(self, txn: Any) -> None:
+        self.joined = False
+        self._release()
+
+    def sortKey(self) -> str:
+        # After the other data managers ("~" sorts late): they vote before
+        # this commits.
+        return f"~kinto.core.sql:{id(self)}"
+
+    # ISavepointDataManager.
+
+    def savepoint(self) -> _Savepoint:
+        """A savepoint of the database transaction (sent with the next
+        statement on PostgreSQL, see kinto.core.sql.engines)."""
+        connection = self.connection
+        if connection is None or self.root is None:
+            # No connection yet, or statements standing alone.
+            return _Savepoint(self, None)
+        self._names += 1
+        name = f"kinto_{self._names}"
+        try:
+            connection.dialect.do_savepoint(connection, name)
+        except sqlalchemy.exc.SQLAlchemyError as e:
+            _raise_translated(e)
+        savepoint = _Savepoint(self, name)
+        self.savepoints.append(savepoint)
+        return savepoint
+
+
+@implementer(IDataManagerSavepoint)
+class _Savepoint:
+    """A savepoint of a :class:`_RequestConnection`: ``name`` is the
+    database savepoint, None when there was no write transaction yet."""
+
+    __slots__ = ("owner", "name", "active")
+
+    def __init__(self, owner: _RequestConnection, name: str | None) -> None:
+        self.owner = owner
+        self.name = name
+        self.active = True
+
+    def rollback(self) -> None:
+        """Undo what the request did on this database since the savepoint
+        (once)."""
+        owner = self.owner
+        if self.name is None:
+            if owner.write:
+                # Everything on this database came after the savepoint.
+                owner._release()
+            return
+        if not self.active:
+            raise InvalidSavepointRollbackError("savepoint already rolled back or released")
+        index = owner.savepoints.index(self)
+        for later in owner.savepoints[index:]:
+            later.active = False
+        del owner.savepoints[index:]
+        connection = owner.connection
+        try:
+            connection.dialect.do_rollback_to_savepoint(connection, self.name)
+        except sqlalchemy.exc.SQLAlchemyError as e:
+            _raise_translated(e)
 
 
 def get_database(settings: Mapping[str, Any], prefix: str) -> Database:
@@ -338,6 +488,21 @@ def _is_write_request(request) -> bool:
     while getattr(root, "parent", None) is not None:
         root = root.parent
     return root.method not in _READ_METHODS
+
+
+def _close(connection: Connection) -> None:
+    """Close ``connection`` (rolling back what it did not commit, returning
+    it to the pool); a broken one is discarded by the pool."""
+    with contextlib.suppress(Exception):
+        connection.close()
+
+
+def _discard(connection: Connection) -> None:
+    """Close the driver connection of ``connection`` instead of returning it
+    to the pool: after a failed commit its state is unknown (SQLite keeps
+    the transaction open, SQLAlchemy considers it ended)."""
+    with contextlib.suppress(Exception):
+        connection.invalidate()
 
 
 def _raise_translated(error: sqlalchemy.exc.SQLAlchemyError) -> None:

@@ -18,7 +18,9 @@ each statement on its own (reads that need no snapshot: no ``BEGIN`` nor
 ``ROLLBACK`` round trips). On PostgreSQL the ``BEGIN`` travels with the
 first statement of the transaction (``BEGIN; <statement>`` in one round
 trip, with any ``SAVEPOINT`` or ``RELEASE SAVEPOINT`` pending), and
-``COMMIT``/``ROLLBACK`` are sent only when a transaction is open.
+``COMMIT``/``ROLLBACK`` are sent only when a transaction is open; a
+``COMMIT`` of a transaction in which a statement failed raises (a
+``BackendError`` once translated) instead of rolling back silently.
 
 Pool settings read (all optional, values may be strings):
 ``<prefix>pool_size``, ``<prefix>max_overflow``, ``<prefix>pool_recycle``,
@@ -97,9 +99,8 @@ def parse_url(raw: str) -> tuple[URL, str]:
             raise ConfigurationError(
                 f"SQLite URL {raw!r} must name a file (sqlite:///path/to/kinto.db)."
             )
-        # ``sqlite+pysqlite``: zope.sqlalchemy refuses savepoints for the
-        # plain ``sqlite`` driver name, because of the standard driver's own
-        # transaction handling, which we turn off (see _setup_sqlite).
+        # The standard library driver, named explicitly; its own transaction
+        # handling is turned off (see _setup_sqlite).
         return url.set(drivername="sqlite+pysqlite"), SQLITE
     raise ConfigurationError(
         f"Unsupported database URL {url.render_as_string(hide_password=True)!r}: "
@@ -348,9 +349,18 @@ def _setup_postgresql(engine: Engine) -> None:
                     dbapi_connection.info.pop(PENDING, None)
             if raw.closed:
                 raw.rollback()  # raises the driver's "connection already closed"
-            elif raw.info.transaction_status != _IDLE:
+            status = raw.info.transaction_status
+            if status == _IDLE:
+                return
+            if status == _INERROR and verb == "COMMIT":
+                # PostgreSQL would answer a COMMIT with a silent ROLLBACK:
+                # the transaction's earlier writes must not be reported
+                # as committed.
                 with raw.cursor() as cursor:
-                    cursor.execute(verb)
+                    cursor.execute("ROLLBACK")
+                raise _in_failed_transaction()
+            with raw.cursor() as cursor:
+                cursor.execute(verb)
 
         return do_end
 
@@ -364,3 +374,14 @@ def _setup_postgresql(engine: Engine) -> None:
 
 #: ``psycopg2.extensions.TRANSACTION_STATUS_IDLE``: no transaction open.
 _IDLE = 0
+#: ``psycopg2.extensions.TRANSACTION_STATUS_INERROR``: a statement of the
+#: open transaction failed (only a rollback is possible).
+_INERROR = 3
+
+
+def _in_failed_transaction() -> Exception:
+    import psycopg2.errors
+
+    return psycopg2.errors.InFailedSqlTransaction(
+        "COMMIT refused: a statement of the transaction failed, it was rolled back"
+    )
