@@ -86,6 +86,41 @@ class TestRoundTrips:
         assert len(statements) == 3, statements
 
 
+class TestPreparedLists:
+    """List statements are rendered once per shape and carry no values."""
+
+    QUERY = {
+        "sorting": [Sort("rank", -1), Sort("title", 1)],
+        "pagination_rules": None,
+        "limit": 10,
+        "include_deleted": False,
+    }
+
+    def prepare(self, storage, *filters):
+        return storage.queries.prepared("record", "/p", list(filters), **self.QUERY)
+
+    def test_filters_on_json_fields_are_prepared_once_per_shape(self, storage):
+        first, _ = self.prepare(storage, Filter("category", "c3", COMPARISON.EQ))
+        second, params = self.prepare(storage, Filter("category", "c4", COMPARISON.EQ))
+        assert first is second
+        assert '"c4"' in params.values()
+
+    def test_prepared_text_holds_no_filter_value(self, storage):
+        ids = Filter("id", ["secret-id", "other-id"], COMPARISON.IN)
+        prepared, _ = self.prepare(storage, Filter("category", "secret", COMPARISON.EQ), ids)
+        assert "secret" not in prepared.text
+
+    def test_a_list_of_ids_is_one_parameter_whatever_its_size(self, storage):
+        few, _ = self.prepare(storage, Filter("id", ["a"], COMPARISON.IN))
+        many, _ = self.prepare(storage, Filter("id", [str(i) for i in range(500)], COMPARISON.IN))
+        assert few is many
+
+    def test_another_field_is_another_shape(self, storage):
+        first, _ = self.prepare(storage, Filter("category", "c3", COMPARISON.EQ))
+        second, _ = self.prepare(storage, Filter("kind", "c3", COMPARISON.EQ))
+        assert first is not second
+
+
 def explain(storage, operation) -> str:
     """The query plan of the statement ``operation`` sends."""
     captured = []
