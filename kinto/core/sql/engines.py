@@ -172,7 +172,9 @@ def _create(url: URL, dialect: str, options: dict[str, Any]) -> Engine:
     if dialect == POSTGRESQL:
         # Transactions are begun by _setup_postgresql.
         options = {**options, "isolation_level": "AUTOCOMMIT"}
-    engine = sqlalchemy.create_engine(url, **options)
+    # Statement parameters hold stored documents and secrets (hashed
+    # passwords, tokens): never in error messages or logs.
+    engine = sqlalchemy.create_engine(url, hide_parameters=True, **options)
     errors.install(engine)
     if dialect == SQLITE:
         _setup_sqlite(engine)

@@ -164,6 +164,7 @@ def _raise_translated(connection, error, raw, cursor, text, params) -> None:
         params,
         error,
         dialect.loaded_dbapi.Error,
+        hide_parameters=True,
         connection_invalidated=disconnect,
         dialect=dialect,
     )

@@ -89,3 +89,21 @@ def test_unreachable_server_is_a_backend_error():
     )
     with pytest.raises(BackendError):
         database.run(lambda c: fast.fetch_all(c, EVERY, {}), write=False)
+
+
+SECRET = "s3cr3t-document-value"
+
+
+def test_driver_errors_do_not_show_statement_parameters(database):
+    database.run(insert(SECRET))
+    duplicate = fast.RawStatement("INSERT INTO items (name) VALUES (:name)")
+    with pytest.raises(Exception) as raised:
+        database.run(lambda c: fast.execute(c, duplicate, {"name": SECRET}))
+    assert SECRET not in str(raised.value)
+
+
+def test_engine_errors_do_not_show_statement_parameters(database):
+    statement = sqlalchemy.text("SELECT name FROM no_such_table WHERE name = :name")
+    with pytest.raises(sqlalchemy.exc.SQLAlchemyError) as raised:
+        database.run(lambda c: c.execute(statement, {"name": SECRET}), write=False)
+    assert SECRET not in str(raised.value)
