@@ -30,16 +30,19 @@ serve: $(STAMP) $(INI)
 	$(VENV)/bin/kinto migrate --ini $(INI)
 	$(VENV)/bin/kinto start --ini $(INI)
 
-# Run a second time on PostgreSQL (KINTO_TEST_BACKEND, see tests/conftest.py):
-# the HTTP protocol tests and the plugins that store data; the rest does not
-# depend on the backend. Kept small enough for `make test` to stay under 10
-# minutes on 2 cores.
+# Run again on PostgreSQL and on SQLite (the embedded default) with
+# KINTO_TEST_BACKEND (see tests/conftest.py): the HTTP protocol tests and the
+# plugins that store data; the rest does not depend on the backend (the
+# backends' own conformance suites run in the first pass). Kept small enough
+# for `make test` to stay under 10 minutes on 2 cores.
 PROTOCOL_TESTS := tests/views tests/core/views/test_batch.py tests/plugins/accounts \
 	tests/plugins/default_bucket tests/plugins/history tests/plugins/test_flush.py
 
 test: $(TEST_STAMP)
 	$(VENV)/bin/pytest -n 3 --dist loadgroup --durations=10 $(PYTEST_ARGS)
 	KINTO_TEST_BACKEND=postgresql $(VENV)/bin/pytest -n 3 --dist loadgroup --durations=5 \
+		$(PROTOCOL_TESTS) $(PYTEST_ARGS)
+	KINTO_TEST_BACKEND=sqlite $(VENV)/bin/pytest -n 3 --dist loadgroup --durations=5 \
 		$(PROTOCOL_TESTS) $(PYTEST_ARGS)
 
 lint: $(TEST_STAMP)
