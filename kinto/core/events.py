@@ -316,6 +316,9 @@ def dispatch_tween_factory(handler, registry):
     return dispatch_tween
 
 
+READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+
 def commit_veto(request, response) -> bool:
     """``pyramid_tm`` commit veto: abort on error responses and whenever an
     exception view rendered the response (so that a 4xx response does not
@@ -323,13 +326,26 @@ def commit_veto(request, response) -> bool:
     return response.status_code >= 400 or request.exception is not None
 
 
+def transaction_wanted(request) -> bool:
+    """``pyramid_tm`` activation hook: requests that may write (any method
+    but GET, HEAD and OPTIONS) run in a transaction. A read request runs
+    without one: the SQL backends send its statements on their own
+    (READ COMMITTED, see :mod:`kinto.core.sql.database`), and its rare writes
+    (the implicit creation of a default bucket) commit each on its own, as
+    they would inside a read request's transaction."""
+    return request.method not in READ_METHODS
+
+
 def includeme(config) -> None:
-    """Request transaction (``pyramid_tm`` with :func:`commit_veto`), the
+    """Request transaction (``pyramid_tm`` with :func:`commit_veto` and
+    :func:`transaction_wanted`), the
     ``for_resources`` / ``for_actions`` subscriber predicates, the dispatch
     tween and the listeners configured in settings
     (:mod:`kinto.core.listeners`). ``request.bound_data`` is declared on
     :class:`kinto.core.request.Request`."""
-    config.get_settings().setdefault("tm.commit_veto", "kinto.core.events.commit_veto")
+    settings = config.get_settings()
+    settings.setdefault("tm.commit_veto", "kinto.core.events.commit_veto")
+    settings.setdefault("tm.activate_hook", "kinto.core.events.transaction_wanted")
     config.include("pyramid_tm")
     config.add_subscriber_predicate("for_resources", ResourceFilter)
     config.add_subscriber_predicate("for_actions", ActionFilter)

@@ -9,6 +9,7 @@ import webtest
 from pyramid import httpexceptions
 from pyramid.config import Configurator
 from pyramid.response import Response
+from pyramid_tm import is_tm_active
 
 from kinto.core import errors
 from kinto.core.events import (
@@ -148,6 +149,10 @@ def _doom_view(request):
     return {}
 
 
+def _transaction_view(request):
+    return {"active": is_tm_active(request)}
+
+
 def _crash_view(request):
     raise RuntimeError("boom")
 
@@ -173,6 +178,7 @@ def make_app(subscribers=(), settings=None, with_userid=None):
         "implicit": ("/buckets/{id}/implicit", _implicit_view),
         "mixed": ("/mixed", _mixed_view),
         "doom": ("/doom", _doom_view),
+        "transaction": ("/transaction", _transaction_view),
         "crash": ("/crash", _crash_view),
     }
     for name, (pattern, view) in routes.items():
@@ -367,8 +373,18 @@ class TestTransaction:
     def test_doomed_transaction_sends_nothing(self):
         before = Recorder()
         app = make_app([(before, ResourceChanged, {})])
-        app.get("/v1/doom")
+        app.post("/v1/doom")
         assert before.events == []
+
+    def test_read_requests_run_without_a_transaction(self):
+        app = make_app()
+        assert app.get("/v1/transaction").json == {"active": False}
+        assert app.head("/v1/transaction").status_code == 200
+
+    def test_write_requests_run_in_a_transaction(self):
+        app = make_app()
+        for method in ("post", "put", "patch", "delete"):
+            assert getattr(app, method)("/v1/transaction").json == {"active": True}
 
     def test_successful_response_commits(self):
         app = make_app()
