@@ -17,9 +17,14 @@ the right database transaction:
   committed before it (a GET that reads a list's timestamp, then the list,
   may see objects newer than that timestamp, never miss older ones).
 * A read request (GET, HEAD, OPTIONS) opens **no** database transaction:
-  each of its statements runs on its own, on one connection kept for the
-  request, which sees what ``READ COMMITTED`` would and saves the ``BEGIN``
-  and ``ROLLBACK`` round trips. Its rare writes
+  each of its statements runs on its own, which sees what ``READ COMMITTED``
+  would and saves the ``BEGIN`` and ``ROLLBACK`` round trips. The
+  application's read requests have no ``transaction`` manager transaction
+  at all (``tm.activate_hook``, :func:`kinto.core.events.transaction_wanted`):
+  each call then takes a pooled connection for itself, sending no
+  transaction control statement; a read request that does run inside a
+  transaction (e.g. another application's settings) keeps one connection
+  for the request, as described below. Its rare writes
   (implicit creation of a default bucket) run each in their own short
   transaction, committed when the call returns (on SQLite also because a
   read transaction cannot become a write one once another connection has
