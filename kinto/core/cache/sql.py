@@ -187,7 +187,7 @@ def load_from_config(config, dialect: str, insert: Callable[[Table], Any], now) 
     ``cache_prefix`` and ``cache_pool_*`` settings; fail (naming ``kinto
     migrate``) if the schema is not up to date."""
     settings = config.get_settings()
-    database = _shared_database(settings, "cache_")
+    database = sql.get_backend_database(settings, "cache_")
     if database.dialect != dialect:
         raise ConfigurationError(
             f"cache_backend kinto.core.cache.{dialect} needs a {dialect} cache_url, "
@@ -195,19 +195,6 @@ def load_from_config(config, dialect: str, insert: Callable[[Table], Any], now) 
         )
     database.check_schema("cache")
     return Cache(database, insert, now, prefix=settings.get("cache_prefix") or "")
-
-
-def _shared_database(settings, prefix: str) -> sql.Database:
-    """The database of ``<prefix>url``; the storage's one when the URL is the
-    storage's, whatever the ``<prefix>pool_*`` settings say: two engines on
-    one SQLite file would wait on each other's write lock within a request
-    (10 s, then "database is locked"), and on PostgreSQL one connection
-    per request is cheaper. (:func:`kinto.core.sql.get_database` keys
-    engines by URL *and* pool options.)"""
-    url = settings.get(prefix + "url")
-    if url and url == settings.get("storage_url"):
-        prefix = "storage_"
-    return sql.get_database(settings, prefix)
 
 
 def _successor(prefix: str) -> str | None:

@@ -466,7 +466,7 @@ def load_from_config(config, dialect: str) -> Permission:
     ``permission_pool_*`` settings; fail (naming ``kinto migrate``) if the
     schema is not up to date."""
     settings = config.get_settings()
-    database = _shared_database(settings, "permission_")
+    database = sql.get_backend_database(settings, "permission_")
     if database.dialect != dialect:
         raise ConfigurationError(
             f"permission_backend kinto.core.permission.{dialect} needs a {dialect} "
@@ -474,19 +474,6 @@ def load_from_config(config, dialect: str) -> Permission:
         )
     database.check_schema("permission")
     return Permission(database)
-
-
-def _shared_database(settings, prefix: str) -> sql.Database:
-    """The database of ``<prefix>url``; the storage's one when the URL is the
-    storage's, whatever the ``<prefix>pool_*`` settings say: two engines on
-    one SQLite file would wait on each other's write lock within a request
-    (10 s, then "database is locked"), and on PostgreSQL one connection
-    per request is cheaper. (:func:`kinto.core.sql.get_database` keys
-    engines by URL *and* pool options.)"""
-    url = settings.get(prefix + "url")
-    if url and url == settings.get("storage_url"):
-        prefix = "storage_"
-    return sql.get_database(settings, prefix)
 
 
 # Patterns.

@@ -53,7 +53,7 @@ The whole API a backend needs::
   ``kinto migrate`` build the application of an unmigrated database.
 """
 
-from kinto.core.sql.database import Database, dispose_all, get_database
+from kinto.core.sql.database import Database, dispose_all, get_backend_database, get_database
 from kinto.core.sql.engines import POSTGRESQL, SQLITE
 from kinto.core.sql.migrations import SchemaError, schema_check_skipped
 
@@ -63,6 +63,7 @@ __all__ = [
     "Database",
     "SchemaError",
     "dispose_all",
+    "get_backend_database",
     "get_database",
     "schema_check_skipped",
 ]

@@ -461,6 +461,20 @@ def get_database(settings: Mapping[str, Any], prefix: str) -> Database:
     return database
 
 
+def get_backend_database(settings: Mapping[str, Any], prefix: str) -> Database:
+    """The :class:`Database` of a backend other than the storage
+    (``prefix`` ``"permission_"`` or ``"cache_"``): the storage's one when
+    ``<prefix>url`` is the storage's URL, whatever the ``<prefix>pool_*``
+    settings say. Two engines on one SQLite file would wait on each other's
+    write lock within a request (then "database is locked"), and on
+    PostgreSQL one connection per request is cheaper than two
+    (:func:`get_database` keys engines by URL *and* pool options)."""
+    url = settings.get(prefix + "url")
+    if url and url == settings.get("storage_url"):
+        prefix = "storage_"
+    return get_database(settings, prefix)
+
+
 def dispose_all(database: str | None = None, close: bool = True) -> None:
     """Forget the shared databases (every one, or those whose URL names
     ``database``, e.g. a SQLite file path) and close their pooled

@@ -470,3 +470,24 @@ class TestRoundTrips:
             savepoint.rollback()
             database.run(insert("b"))
         assert names(database) == ["a", "b"]
+
+
+def test_a_backend_on_the_storage_url_shares_the_storage_database(sqlite_url):
+    settings = {
+        "storage_url": sqlite_url,
+        "permission_url": sqlite_url,
+        "permission_pool_size": "3",
+    }
+    storage = sql.get_database(settings, "storage_")
+    assert sql.get_backend_database(settings, "permission_") is storage
+
+
+def test_a_backend_on_another_url_has_its_own_database(sqlite_url, tmp_path):
+    from tests.sql_support import migrated_sqlite_file
+
+    other = f"sqlite:///{migrated_sqlite_file(tmp_path / 'other.db')}"
+    settings = {"storage_url": sqlite_url, "cache_url": other}
+    cache = sql.get_backend_database(settings, "cache_")
+    assert cache is not sql.get_database(settings, "storage_")
+    assert cache.url.endswith("/other.db")
+    sql.dispose_all(str(tmp_path / "other.db"))
