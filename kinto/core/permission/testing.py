@@ -36,6 +36,22 @@ RECORD = "/buckets/b/collections/c/records/r"
 OTHER_RECORD = "/buckets/b/collections/c/records/s"
 GROUP = "/buckets/b/groups/g"
 
+#: Values that SQL text, parameter styles or JSON could mistake for syntax.
+ODD_VALUES = [
+    "it's",
+    'say "hi"',
+    "100%",
+    "%(name)s",
+    ":name",
+    "a,b",
+    "{a,b}",
+    "[1]",
+    "a\\b",
+    "zoë",
+    "🦊",
+    " padded ",
+]
+
 
 class PermissionSuite:
     """Behaviour every permission backend must have. Not collected by
@@ -568,3 +584,140 @@ class PermissionSuite:
     def test_check_permission_without_bounds_is_false(self, permission):
         permission.add_principal_to_ace(BUCKET, "write", "alice")
         assert permission.check_permission(["alice"], []) is False
+
+    # Patterns are literal except for their stars.
+
+    @pytest.mark.parametrize(
+        "name", ["a.b", "a+b", "a(b)", "a[b]", "a\\b", "a$b", "a^b", "a%b", "a_b", "zoë", "a|b"]
+    )
+    def test_uri_characters_other_than_star_are_literal(self, permission, name):
+        bucket = f"/buckets/{name}"
+        lookalikes = ["/buckets/aXb", "/buckets/ab", "/buckets/a", "/buckets/zoe"]
+        for uri in [f"{bucket}/collections/c", *(f"{u}/collections/c" for u in lookalikes)]:
+            permission.add_principal_to_ace(uri, "read", "alice")
+        bound = [(f"{bucket}/collections/*", "read")]
+        assert permission.get_accessible_objects(["alice"], bound) == {
+            f"{bucket}/collections/c": {"read"}
+        }
+        permission.delete_object_permissions(f"{bucket}/*")
+        remaining = permission.get_accessible_objects(["alice"])
+        assert set(remaining) == {f"{u}/collections/c" for u in lookalikes}
+
+    def test_deletion_pattern_with_stars_in_the_middle_and_at_the_end(self, permission):
+        for uri in [
+            "/buckets/a/collections/c/records/r",
+            "/buckets/a/groups/g",
+            "/buckets/b/collections/d",
+            "/buckets/b/collections",
+        ]:
+            permission.add_principal_to_ace(uri, "write", "alice")
+        permission.delete_object_permissions("/buckets/*/collections/*")
+        assert set(permission.get_accessible_objects(["alice"])) == {
+            "/buckets/a/groups/g",
+            "/buckets/b/collections",
+        }
+
+    def test_star_alone_deletes_everything(self, permission):
+        permission.add_principal_to_ace("/buckets/a", "write", "alice")
+        permission.add_principal_to_ace("", "write", "alice")
+        permission.delete_object_permissions("*")
+        assert permission.get_accessible_objects(["alice"]) == {}
+
+    def test_accessible_objects_under_a_star_only_pattern(self, permission):
+        permission.add_principal_to_ace("/buckets/a", "read", "alice")
+        permission.add_principal_to_ace("/buckets/a/groups/g", "read", "alice")
+        result = permission.get_accessible_objects(["alice"], [("/buckets/*", "read")], False)
+        assert result == {"/buckets/a": {"read"}}
+
+    # Volumes.
+
+    def test_objects_permissions_of_many_uris_come_in_their_order(self, permission):
+        uris = [f"{COLLECTION}/records/r{n}" for n in range(12_000)]
+        for uri in (uris[0], uris[6_000], uris[-1]):
+            permission.add_principal_to_ace(uri, "read", "alice")
+        result = permission.get_objects_permissions(uris, ["read"])
+        assert len(result) == len(uris)
+        assert [n for n, acl in enumerate(result) if acl] == [0, 6_000, 11_999]
+
+    # Values are matched literally, whatever their characters.
+
+    @pytest.mark.parametrize("odd", ODD_VALUES)
+    def test_odd_principals_are_matched_literally(self, permission, odd):
+        permission.add_user_principal(odd, f"{odd}-group")
+        permission.add_user_principal("plain", "plain-group")
+        permission.add_principal_to_ace(COLLECTION, "read", odd)
+        assert permission.get_users_principals([odd, "nobody"]) == {f"{odd}-group"}
+        assert permission.check_permission([odd], [(COLLECTION, "read")]) is True
+        assert permission.check_permission(["plain"], [(COLLECTION, "read")]) is False
+        assert permission.get_authorized_principals([(COLLECTION, "read")]) == {odd}
+        assert permission.get_accessible_objects([odd]) == {COLLECTION: {"read"}}
+
+    @pytest.mark.parametrize("odd", ODD_VALUES)
+    def test_odd_uris_and_permissions_are_matched_literally(self, permission, odd):
+        uri = f"/buckets/{odd}"
+        permission.replace_object_permissions(uri, {odd: ["alice"], "read": [odd]})
+        permission.add_principal_to_ace("/buckets/plain", odd, "alice")
+        assert permission.get_objects_permissions([uri, "/buckets/x"]) == [
+            {odd: {"alice"}, "read": {odd}},
+            {},
+        ]
+        assert permission.get_objects_permissions([uri], [odd]) == [{odd: {"alice"}}]
+        assert permission.check_permission(["alice"], [(uri, odd)]) is True
+        assert permission.get_authorized_principals([(uri, odd)]) == {"alice"}
+        assert permission.get_accessible_objects(["alice"], [(uri, odd)]) == {uri: {odd}}
+        assert permission.get_accessible_objects(["alice"], [("/buckets/*", odd)]) == {
+            uri: {odd},
+            "/buckets/plain": {odd},
+        }
+        permission.replace_object_permissions(uri, {odd: [odd]})
+        assert permission.get_object_permissions(uri) == {odd: {odd}, "read": {odd}}
+
+    def test_bound_permissions_are_pairs_not_their_cross_product(self, permission):
+        permission.add_principal_to_ace("/buckets/a", "write", "alice")
+        permission.add_principal_to_ace("/buckets/b", "read", "bob")
+        bound = [("/buckets/a", "read"), ("/buckets/b", "write")]
+        assert permission.check_permission(["alice", "bob"], bound) is False
+        assert permission.get_authorized_principals(bound) == set()
+        assert permission.get_accessible_objects(["alice", "bob"], bound) == {}
+
+    def test_replace_keeps_only_the_given_pairs(self, permission):
+        permission.replace_object_permissions(
+            COLLECTION, {"read": ["alice", "bob"], "write": ["alice", "bob"]}
+        )
+        permission.replace_object_permissions(COLLECTION, {"read": ["alice"], "write": ["bob"]})
+        assert permission.get_object_permissions(COLLECTION) == {
+            "read": {"alice"},
+            "write": {"bob"},
+        }
+
+    @pytest.mark.parametrize(
+        "user_ids,objects_ids,permissions",
+        [
+            (["alice", "bob"], [COLLECTION, "/buckets/b", COLLECTION], None),
+            (["alice"], [COLLECTION, "/buckets/b"], ["write"]),
+            (["alice"], [COLLECTION], []),
+            (["alice"], [], None),
+            ([], [COLLECTION], None),
+            (["nobody"], ["/buckets/none"], ["read"]),
+        ],
+    )
+    def test_principals_and_permissions_are_those_of_the_two_calls(
+        self, permission, user_ids, objects_ids, permissions
+    ):
+        permission.add_user_principal("alice", "/buckets/b/groups/g")
+        permission.add_user_principal("bob", "/buckets/b/groups/h")
+        permission.replace_object_permissions(COLLECTION, {"read": ["alice"], "write": ["bob"]})
+        permission.add_principal_to_ace("/buckets/b", "write", "/buckets/b/groups/g")
+        principals, acls = permission.get_principals_and_permissions(
+            user_ids, objects_ids, permissions
+        )
+        assert principals == permission.get_users_principals(user_ids)
+        assert acls == permission.get_objects_permissions(objects_ids, permissions)
+
+    def test_principals_and_permissions_give_each_uri_its_own_sets(self, permission):
+        permission.add_principal_to_ace(COLLECTION, "read", "alice")
+        _, (first, second) = permission.get_principals_and_permissions(
+            ["alice"], [COLLECTION, COLLECTION]
+        )
+        first["read"].add("mallory")
+        assert second == {"read": {"alice"}}
