@@ -1,5 +1,5 @@
 """What the SQL permission backends do beyond the conformance suite: schema,
-literal patterns, round trips, request transactions, failures. Mixed into
+round trips, request transactions, failures. Mixed into
 the PostgreSQL and SQLite test classes (not collected by itself)."""
 
 from __future__ import annotations
