@@ -43,7 +43,7 @@ from pyramid.tweens import EXCVIEW
 from pyramid_tm import is_tm_active
 from zope.interface import implementedBy
 
-from kinto.core.utils import strip_uri_prefix
+from kinto.core.utils import SAFE_METHODS, strip_uri_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -316,9 +316,6 @@ def dispatch_tween_factory(handler, registry):
     return dispatch_tween
 
 
-READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
-
-
 def commit_veto(request, response) -> bool:
     """``pyramid_tm`` commit veto: abort on error responses and whenever an
     exception view rendered the response (so that a 4xx response does not
@@ -333,7 +330,7 @@ def transaction_wanted(request) -> bool:
     (READ COMMITTED, see :mod:`kinto.core.sql.database`), and its rare writes
     (the implicit creation of a default bucket) commit each on its own, as
     they would inside a read request's transaction."""
-    return request.method not in READ_METHODS
+    return request.method not in SAFE_METHODS
 
 
 def includeme(config) -> None:

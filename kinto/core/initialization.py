@@ -38,11 +38,11 @@ from pyramid.tweens import EXCVIEW
 
 from kinto.core import errors, jsonutil
 from kinto.core.services import apply_cors_headers, cornice_errors_response
+from kinto.core.utils import SAFE_METHODS
 
 summary_logger = logging.getLogger("request.summary")
 
 CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 EOS_MESSAGE = "The service you are trying to connect no longer exists at this location."
 #: Query-string parameters never written to logs: names containing one of
 #: these words (``_token``, a pagination token, excepted)...

@@ -11,6 +11,9 @@ from typing import Any
 
 from kinto.core import errors, jsonutil
 
+#: Methods that never write: no transaction, allowed in read-only mode.
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
 
 def msec_time() -> int:
     """Current epoch time in integer milliseconds."""

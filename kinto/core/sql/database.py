@@ -87,10 +87,10 @@ from zope.interface import implementer
 
 from kinto.core.sql import engines, errors
 from kinto.core.storage import BackendError
+from kinto.core.utils import SAFE_METHODS
 
 T = TypeVar("T")
 
-_READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 _JOINABLE = (Status.ACTIVE, Status.DOOMED)
 
 _databases: dict[tuple[Engine, bool], Database] = {}
@@ -506,7 +506,7 @@ def _is_write_request(request) -> bool:
     root = request
     while getattr(root, "parent", None) is not None:
         root = root.parent
-    return root.method not in _READ_METHODS
+    return root.method not in SAFE_METHODS
 
 
 def _close(connection: Connection) -> None:
