@@ -16,7 +16,9 @@ Use the fixtures (import them in a ``conftest.py`` or a test module)::
 
 or the functions :func:`postgresql_database_url` and
 :func:`migrated_sqlite_file`. :class:`TCPProxy` stands between a test and
-PostgreSQL to play an outage (stop, start).
+PostgreSQL to play an outage (stop, start). :func:`captured_statements`
+records what an engine sends; :func:`kill_backend` cuts a PostgreSQL
+connection as a database restart would.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
+from sqlalchemy import event
 
 from kinto.core.sql import dispose_all, get_database
 from kinto.core.sql.migrations import LOCATIONS
@@ -149,6 +152,47 @@ def sqlite_url(tmp_path):
     path = migrated_sqlite_file(tmp_path / "kinto.db")
     yield f"sqlite:///{path}"
     dispose_all(str(path))
+
+
+@contextlib.contextmanager
+def captured_statements(engine: sqlalchemy.engine.Engine, keep=None):
+    """Yield the list of the statements ``engine`` sends while the block
+    runs, as the server gets them (recorded after the engine's own
+    listeners, which may prepend pending ``BEGIN``/``SAVEPOINT``). Each item
+    is ``keep(cursor, statement, parameters)``, the statement text by
+    default."""
+    sent: list = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement if keep is None else keep(cursor, statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def with_parameters(cursor, statement, parameters) -> tuple:
+    """``keep`` of :func:`captured_statements`: ``(statement, parameters)``."""
+    return statement, parameters
+
+
+def backend_pid(connection) -> int:
+    """The PostgreSQL server process of ``connection``."""
+    return connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+
+def kill_backend(engine: sqlalchemy.engine.Engine, pid: int) -> None:
+    """Terminate the PostgreSQL server process ``pid`` from a connection
+    outside ``engine``'s pool (which could hand out the one to kill)."""
+    outside = sqlalchemy.create_engine(engine.url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with outside.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+            other.commit()
+    finally:
+        outside.dispose()
 
 
 class TCPProxy:

@@ -21,21 +21,8 @@ import pytest
 
 STARTUP_TIMEOUT = 30.0
 
-INI_TEMPLATE = """\
-[server:main]
-use = egg:waitress#main
-host = 127.0.0.1
-port = %(http_port)s
-
-[app:main]
-use = egg:kinto
-kinto.storage_backend = kinto.core.storage.memory
-kinto.permission_backend = kinto.core.permission.memory
-kinto.cache_backend = kinto.core.cache.memory
-kinto.userid_hmac_secret = {secret}
-multiauth.policies = basicauth
-kinto.bucket_create_principals = system.Authenticated
-
+#: Logging of the test servers: warnings and errors on stderr (the log file).
+LOGGING_INI = """
 [loggers]
 keys = root
 
@@ -56,8 +43,27 @@ level = NOTSET
 formatter = plain
 
 [formatter_plain]
-format = %(levelname)s [%(name)s] %(message)s
+format = %(asctime)s %(levelname)s [%(name)s] %(message)s
 """
+
+INI_TEMPLATE = (
+    """\
+[server:main]
+use = egg:waitress#main
+host = 127.0.0.1
+port = %(http_port)s
+
+[app:main]
+use = egg:kinto
+kinto.storage_backend = kinto.core.storage.memory
+kinto.permission_backend = kinto.core.permission.memory
+kinto.cache_backend = kinto.core.cache.memory
+kinto.userid_hmac_secret = {secret}
+multiauth.policies = basicauth
+kinto.bucket_create_principals = system.Authenticated
+"""
+    + LOGGING_INI
+)
 
 
 def kinto_command() -> list[str]:

@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from kinto.core.sql import dispose_all
-from tests.e2e.conftest import free_port, kinto_command, wait_until_ready
+from tests.e2e.conftest import LOGGING_INI, free_port, kinto_command, wait_until_ready
 from tests.integration.databases import empty_postgresql_database
 
 #: Bound of every command run to completion (``kinto migrate``).
@@ -43,7 +43,8 @@ REQUEST_TIMEOUT = 15
 #: Bound of a process exit after SIGTERM/SIGKILL.
 EXIT_TIMEOUT = 15
 
-INI_TEMPLATE = """\
+INI_TEMPLATE = (
+    """\
 [server:main]
 use = egg:waitress#main
 host = 127.0.0.1
@@ -62,29 +63,9 @@ kinto.userid_hmac_secret = {secret}
 multiauth.policies = basicauth
 kinto.bucket_create_principals = system.Authenticated
 {extra}
-
-[loggers]
-keys = root
-
-[handlers]
-keys = console
-
-[formatters]
-keys = plain
-
-[logger_root]
-level = WARNING
-handlers = console
-
-[handler_console]
-class = StreamHandler
-args = (sys.stderr,)
-level = NOTSET
-formatter = plain
-
-[formatter_plain]
-format = %(asctime)s %(levelname)s [%(name)s] %(message)s
 """
+    + LOGGING_INI
+)
 
 
 def basic_auth(user: str, password: str = "secret") -> dict[str, str]:

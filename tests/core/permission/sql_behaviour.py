@@ -12,12 +12,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from pyramid.request import Request
 from pyramid.threadlocal import manager as threadlocal
-from sqlalchemy import event
 from transaction.interfaces import NoTransaction
 
 from kinto.core import sql
 from kinto.core.permission import sql as permission_sql
 from kinto.core.storage import BackendError
+from tests.sql_support import captured_statements
 
 EVERYONE = "system.Everyone"
 COLLECTION = "/buckets/b/collections/c"
@@ -27,18 +27,10 @@ COLLECTION = "/buckets/b/collections/c"
 def statements_of(database: sql.Database):
     """Collect the SQL statements sent through ``database`` (transaction
     control left out)."""
-    sent: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statement = without_begin(statement)
-        if statement and not statement.upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
-            sent.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
+    with captured_statements(database.engine) as sent:
         yield sent
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
+    kept = [without_begin(statement) for statement in sent]
+    sent[:] = [s for s in kept if s and not s.upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
 
 
 def without_begin(statement: str) -> str:

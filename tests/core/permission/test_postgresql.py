@@ -3,7 +3,6 @@ conformance suite, the SQL backends' behaviour, and index use."""
 
 import pytest
 from pyramid.config import Configurator
-from sqlalchemy import event
 
 from kinto.core.permission import postgresql
 from kinto.core.permission.testing import PermissionSuite
@@ -12,7 +11,10 @@ from tests.core.permission.sql_behaviour import (
     SQLPermissionBehaviour,
     without_begin,
 )
-from tests.sql_support import postgresql_url  # noqa: F401
+from tests.sql_support import (
+    captured_statements,
+    postgresql_url,  # noqa: F401
+)
 
 
 class TestPostgreSQLPermission(PermissionSuite, SQLPermissionBehaviour):
@@ -27,16 +29,12 @@ class TestPostgreSQLPermission(PermissionSuite, SQLPermissionBehaviour):
 def plan_of(database, run):
     """PostgreSQL's plan of the one statement ``run()`` sends, with
     sequential scans discouraged (as on a large table)."""
-    sent = []
 
-    def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(without_begin(cursor.mogrify(statement, parameters).decode()))
+    def rendered(cursor, statement, parameters):
+        return without_begin(cursor.mogrify(statement, parameters).decode())
 
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
+    with captured_statements(database.engine, rendered) as sent:
         run()
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
     (statement,) = sent
 
     def explain(connection):

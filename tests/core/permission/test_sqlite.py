@@ -4,13 +4,16 @@ suite, the SQL backends' behaviour, and start-up checks."""
 import pytest
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
-from sqlalchemy import event
 
 from kinto.core.permission import postgresql, sqlite
 from kinto.core.permission.testing import PermissionSuite
 from kinto.core.sql import SchemaError, dispose_all
 from tests.core.permission.sql_behaviour import SQLPermissionBehaviour
-from tests.sql_support import sqlite_url  # noqa: F401
+from tests.sql_support import (
+    captured_statements,
+    sqlite_url,  # noqa: F401
+    with_parameters,
+)
 
 
 class TestSQLitePermission(PermissionSuite, SQLPermissionBehaviour):
@@ -59,16 +62,8 @@ def test_postgresql_backend_refuses_a_sqlite_url(sqlite_url):  # noqa: F811
 
 def query_plan(database, run):
     """SQLite's plan of the one statement ``run()`` sends."""
-    sent = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append((statement, parameters))
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
+    with captured_statements(database.engine, with_parameters) as sent:
         run()
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
     ((statement, parameters),) = sent
     rows = database.run_standalone(
         lambda c: c.connection.dbapi_connection.execute(

@@ -5,14 +5,13 @@ import contextlib
 import threading
 
 import pytest
-import sqlalchemy
 import transaction
 from pyramid import testing
 from pyramid.threadlocal import manager as threadlocal_manager
-from sqlalchemy import event
 
 from kinto.core import sql
 from kinto.core.storage import BackendError, IntegrityError
+from tests.sql_support import backend_pid, captured_statements, kill_backend
 
 
 def insert(name):
@@ -240,16 +239,8 @@ class TestSQLiteLocking:
 class TestPostgreSQLRecovery:
     def kill_pooled_connection(self, database):
         """Terminate the connection the pool holds, as a database restart
-        would (from another connection)."""
-        pid = database.run(lambda c: c.exec_driver_sql("SELECT pg_backend_pid()").scalar())
-        # Not from the pool: it could hand out the very connection to kill.
-        outside = sqlalchemy.create_engine(database.engine.url, poolclass=sqlalchemy.pool.NullPool)
-        try:
-            with outside.connect() as other:
-                other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
-                other.commit()
-        finally:
-            outside.dispose()
+        would."""
+        kill_backend(database.engine, database.run(backend_pid))
 
     def test_lost_connections_are_replaced_without_failing_a_call(self, postgresql_url):
         database = sql.get_database({"storage_url": postgresql_url}, "storage_")
@@ -359,22 +350,6 @@ def in_transaction(connection) -> bool:
     return raw.in_transaction
 
 
-@contextlib.contextmanager
-def statements_sent(database):
-    """The statements the engine sends meanwhile, as the server gets them."""
-    sent = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    # Added after the engine's own listeners: sees their rewriting.
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
-
-
 class TestRoundTrips:
     def test_a_read_request_runs_its_statements_without_transaction(self, database):
         with current_request(method="GET") as request, request.tm:
@@ -388,7 +363,7 @@ class TestRoundTrips:
 
     @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
     def test_begin_travels_with_the_first_statement_on_postgresql(self, database):
-        with statements_sent(database) as sent:
+        with captured_statements(database.engine) as sent:
             with current_request(method="POST") as request, request.tm:
                 database.run(insert("a"))
                 database.run(insert("b"))
@@ -401,7 +376,7 @@ class TestRoundTrips:
         def fetch_status(connection):
             return in_transaction(connection)
 
-        with statements_sent(database) as sent:
+        with captured_statements(database.engine) as sent:
             database.run(lambda c: None)
             with current_request(method="POST") as request, request.tm:
                 assert database.run(fetch_status) is False
@@ -435,7 +410,7 @@ class TestRoundTrips:
 
     @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
     def test_savepoints_travel_with_the_next_statement_and_are_released_by_commit(self, database):
-        with statements_sent(database) as sent:
+        with captured_statements(database.engine) as sent:
             with current_request(method="POST") as request, request.tm:
                 database.run(insert("a"))
                 request.tm.savepoint()
@@ -452,7 +427,7 @@ class TestRoundTrips:
 
     @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
     def test_rolling_back_to_an_unused_savepoint_sends_nothing(self, database):
-        with statements_sent(database) as sent:
+        with captured_statements(database.engine) as sent:
             with current_request(method="POST") as request, request.tm:
                 database.run(insert("a"))
                 request.tm.savepoint().rollback()

@@ -3,12 +3,12 @@ statements run through SQLAlchemy, on SQLite and PostgreSQL."""
 
 import pytest
 import sqlalchemy
-from sqlalchemy import event
 
 from kinto.core import sql
 from kinto.core.sql import fast
 from kinto.core.storage import BackendError
 from tests.core.sql.test_database import current_request, in_transaction, insert, names
+from tests.sql_support import backend_pid, captured_statements, kill_backend
 
 NAMED = fast.RawStatement("SELECT name FROM items WHERE name = :name")
 EVERY = fast.RawStatement("SELECT name FROM items ORDER BY name")
@@ -50,16 +50,8 @@ def test_first_read_of_a_write_request_begins_its_transaction(database):
 
 
 def test_listeners_of_the_engine_see_the_statement(database):
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
+    with captured_statements(database.engine) as seen:
         database.run(lambda c: fast.fetch_all(c, EVERY, {}), write=False)
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
     assert seen and seen[-1].endswith("SELECT name FROM items ORDER BY name")
 
 
@@ -72,14 +64,7 @@ def test_programming_errors_are_not_hidden(database):
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 def test_a_lost_connection_is_replaced_and_the_read_retried(database):
     database.run(insert("a"))
-    pid = database.run(lambda c: c.exec_driver_sql("SELECT pg_backend_pid()").scalar())
-    outside = sqlalchemy.create_engine(database.engine.url, poolclass=sqlalchemy.pool.NullPool)
-    try:
-        with outside.connect() as other:
-            other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
-            other.commit()
-    finally:
-        outside.dispose()
+    kill_backend(database.engine, database.run(backend_pid))
     assert database.run(lambda c: fast.fetch_all(c, EVERY, {}), write=False) == [("a",)]
 
 

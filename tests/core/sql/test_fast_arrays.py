@@ -5,7 +5,8 @@ import pytest
 
 from kinto.core.sql import fast
 from kinto.core.storage import IntegrityError
-from tests.core.sql.test_database import current_request, names, statements_sent
+from tests.core.sql.test_database import current_request, names
+from tests.sql_support import captured_statements
 
 AMONG = fast.RawStatement("SELECT name FROM items WHERE name = ANY(:names) ORDER BY name")
 ADD = fast.RawStatement("INSERT INTO items (name) VALUES (:name)")
@@ -71,7 +72,7 @@ def test_array_values_are_literal_whatever_their_characters(database):
 def test_a_long_array_is_one_statement(database):
     values = [f"item-{n}" for n in range(20_000)]
     database.run(lambda c: fast.execute(c, ADD_MANY, {"names": values}))
-    with statements_sent(database) as sent:
+    with captured_statements(database.engine) as sent:
         assert len(among(database, values[::2])) == 10_000
     assert len(sent) == 1
 

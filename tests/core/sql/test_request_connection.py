@@ -4,7 +4,6 @@ raised to the caller (and to the client), savepoints, lost connections; on
 SQLite and PostgreSQL."""
 
 import pytest
-import sqlalchemy
 from transaction.interfaces import InvalidSavepointRollbackError
 
 from kinto.core import sql
@@ -12,6 +11,7 @@ from kinto.core.services import Service
 from kinto.core.storage import BackendError, IntegrityError
 from tests.conftest import build_core_app
 from tests.core.sql.test_database import current_request, in_transaction, insert, names
+from tests.sql_support import backend_pid, kill_backend
 
 
 def checked_out(database) -> int:
@@ -235,27 +235,12 @@ class TestReadRequests:
             assert database.run(in_transaction, write=False) is False
 
 
-def kill_connection(database, pid):
-    """Terminate the PostgreSQL backend ``pid`` from outside the pool."""
-    outside = sqlalchemy.create_engine(database.engine.url, poolclass=sqlalchemy.pool.NullPool)
-    try:
-        with outside.connect() as other:
-            other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
-            other.commit()
-    finally:
-        outside.dispose()
-
-
-def backend_pid(connection):
-    return connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-
-
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 class TestLostConnections:
     def test_a_read_request_recovers_from_a_connection_lost_between_statements(self, database):
         with current_request(method="GET") as request, request.tm:
             pid = database.run(backend_pid, write=False)
-            kill_connection(database, pid)
+            kill_backend(database.engine, pid)
             assert database.run(backend_pid, write=False) != pid
         assert checked_out(database) == 0
 
@@ -263,7 +248,7 @@ class TestLostConnections:
         with current_request(method="POST") as request:
             request.tm.begin()
             database.run(insert("a"))
-            kill_connection(database, database.run(backend_pid))
+            kill_backend(database.engine, database.run(backend_pid))
             with pytest.raises(BackendError):
                 request.tm.commit()
         assert checked_out(database) == 0
@@ -273,7 +258,7 @@ class TestLostConnections:
         with current_request(method="POST") as request:
             request.tm.begin()
             pid = database.run(backend_pid)
-            kill_connection(database, pid)
+            kill_backend(database.engine, pid)
             with pytest.raises(BackendError):
                 database.run(insert("a"))
             with pytest.raises(BackendError):

@@ -6,12 +6,15 @@ import multiprocessing
 import pytest
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
-from sqlalchemy import event
 
 from kinto.core import sql
 from kinto.core.storage import COMPARISON, Filter, ModifiedMeanwhileError, Sort, postgresql
 from kinto.core.storage.testing import StorageTest
-from tests.sql_support import postgresql_url  # noqa: F401
+from tests.sql_support import (
+    captured_statements,
+    postgresql_url,  # noqa: F401
+    with_parameters,
+)
 
 
 class TestPostgreSQLStorage(StorageTest):
@@ -42,15 +45,8 @@ def storage(postgresql_url):  # noqa: F811
 @pytest.fixture
 def statements(storage):
     """The SQL statements the backend sends, recorded while the test runs."""
-    sent = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    engine = storage.database.engine
-    event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", record)
+    with captured_statements(storage.database.engine) as sent:
+        yield sent
 
 
 class TestRoundTrips:
@@ -123,17 +119,9 @@ class TestPreparedLists:
 
 def explain(storage, operation) -> str:
     """The query plan of the statement ``operation`` sends."""
-    captured = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        captured.append((statement, parameters))
-
     engine = storage.database.engine
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with captured_statements(engine, with_parameters) as captured:
         operation()
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
     statement, parameters = captured[-1]
     with engine.connect() as connection:
         rows = connection.exec_driver_sql("EXPLAIN " + statement, parameters).all()

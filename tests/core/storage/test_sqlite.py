@@ -4,12 +4,15 @@ what is specific to the SQLite backend."""
 import pytest
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
-from sqlalchemy import event
 
 from kinto.core import sql
 from kinto.core.storage import COMPARISON, Filter, Sort, sqlite
 from kinto.core.storage.testing import StorageTest
-from tests.sql_support import sqlite_url  # noqa: F401
+from tests.sql_support import (
+    captured_statements,
+    sqlite_url,  # noqa: F401
+    with_parameters,
+)
 
 
 class TestSQLiteStorage(StorageTest):
@@ -40,17 +43,9 @@ def test_a_postgresql_url_is_refused():
 
 def query_plan(storage, operation) -> str:
     """SQLite's plan of the last statement ``operation`` sends."""
-    captured = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        captured.append((statement, parameters))
-
     engine = storage.database.engine
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with captured_statements(engine, with_parameters) as captured:
         operation()
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
     statement, parameters = captured[-1]
     with engine.connect() as connection:
         rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
