@@ -316,20 +316,24 @@ def response_tween_factory(handler, registry):
             response = handler(request)
         except Exception as exc:
             response = error_response(exc, request)
-        headers = response.headers
-        if "Content-Security-Policy" not in headers:
-            headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        headers["X-Content-Type-Options"] = "nosniff"
+        # One pass over the header list (``response.headers`` rescans it
+        # for every header set).
+        headerlist = response.headerlist
+        present = {name.lower() for name, _ in headerlist}
+        if "content-security-policy" not in present:
+            headerlist.append(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+        if "x-content-type-options" not in present:
+            headerlist.append(("X-Content-Type-Options", "nosniff"))
         if backoff is not None and (
             backoff_percentage is None or random.random() * 100 < backoff_percentage
         ):
-            headers["Backoff"] = backoff
-        if eos_date is not None and "Alert" not in headers:
-            headers["Alert"] = soft_alert
+            response.headers["Backoff"] = backoff
+        if eos_date is not None and "alert" not in present:
+            headerlist.append(("Alert", soft_alert))
         status = response.status_code
         if status >= 300:
             if status in (503, 409):
-                headers["Retry-After"] = retry_after
+                response.headers["Retry-After"] = retry_after
             apply_cors_headers(request, response)
         if summary_logger.isEnabledFor(logging.INFO):
             log_summary(request, response, time.perf_counter() - start)

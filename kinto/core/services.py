@@ -92,6 +92,40 @@ class Service(cornice.Service):
     def cors_max_age(self, value: int | None) -> None:
         self._explicit_cors_max_age = value
 
+    # Per-method CORS answers depend only on the view definitions: computed
+    # once per method (and again when a view is added), not per request.
+
+    def _per_method(self, what: str, method: str | None, compute):
+        cache = self.__dict__.setdefault("_cors_cache", {})
+        key = (what, method, len(self.definitions))
+        try:
+            return cache[key]
+        except KeyError:
+            value = cache[key] = compute(method)
+            return value
+
+    def cors_supported_headers_for(self, method=None):
+        return self._per_method(
+            "headers",
+            method,
+            lambda m: frozenset(super(Service, self).cors_supported_headers_for(m)),
+        )
+
+    def cors_support_credentials_for(self, method=None):
+        return self._per_method("credentials", method, super().cors_support_credentials_for)
+
+    def cors_origins_for(self, method):
+        declared = self._per_method("origins", method, self._declared_origins)
+        return declared or self.cors_origins
+
+    def _declared_origins(self, method: str) -> frozenset:
+        method = method.upper()
+        origins: set[str] = set()
+        for declared_method, _, args in self.definitions:
+            if declared_method.upper() == method:
+                origins.update(args.get("cors_origins", ()))
+        return frozenset(origins)
+
     def error_handler(self, request):
         """Render Cornice's ``request.errors`` as the error envelope."""
         return cornice_errors_response(request)

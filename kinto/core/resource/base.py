@@ -246,11 +246,14 @@ class ResourceBase:
         ``body`` is None)."""
         response = self.request.response
         response.status_code = status
-        response.content_type = "application/json"
-        response.charset = None
         response.body = b"" if body is None else jsonutil.dumps(body)
+        changed = [("Content-Type", "application/json")]
         if timestamp is not None:
-            headers.set_timestamp(response, timestamp)
+            changed += [
+                ("ETag", headers.etag(timestamp)),
+                ("Last-Modified", headers.http_date(timestamp)),
+            ]
+        headers.replace(response, changed)
         return response
 
     def set_cache_headers(self) -> None:

@@ -25,5 +25,13 @@ def _http_date_of_second(seconds: int) -> str:
 
 def set_timestamp(response, timestamp: int) -> None:
     """Set ``ETag`` and ``Last-Modified`` of ``response`` to ``timestamp``."""
-    response.headers["ETag"] = etag(timestamp)
-    response.headers["Last-Modified"] = http_date(timestamp)
+    replace(response, [("ETag", etag(timestamp)), ("Last-Modified", http_date(timestamp))])
+
+
+def replace(response, headers: list[tuple[str, str]]) -> None:
+    """Set ``headers`` (name, value) on ``response``, replacing those of the
+    same names, in one pass over its header list."""
+    names = {name.lower() for name, _ in headers}
+    headerlist = response.headerlist
+    headerlist[:] = [header for header in headerlist if header[0].lower() not in names]
+    headerlist.extend(headers)

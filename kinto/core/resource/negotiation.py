@@ -12,11 +12,19 @@ JSON = "application/json"
 BODY_TYPES = (JSON,)
 PATCH_TYPES = (JSON, "application/merge-patch+json", "application/json-patch+json")
 _OFFERS = [JSON]
+#: Media ranges that accept JSON when listed without parameters (no ``q``).
+_JSON_RANGES = frozenset((JSON, "application/*", "*/*"))
 
 
 def check_accept(request) -> None:
     """406 unless the ``Accept`` header (if any) accepts JSON."""
-    if "Accept" not in request.headers:
+    accept = request.environ.get("HTTP_ACCEPT")
+    if accept is None:
+        return
+    if ";" not in accept and not _JSON_RANGES.isdisjoint(
+        media.strip().lower() for media in accept.split(",")
+    ):
+        # The common headers, without quality values: no need to parse.
         return
     if not request.accept.acceptable_offers(_OFFERS):
         description = f"Accept header should be one of {_OFFERS}"
