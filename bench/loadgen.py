@@ -87,7 +87,15 @@ class Summary:
     p99_ms: float
     client_cpu: float  # CPU seconds of all load processes per wall second
     server_cpu: float | None  # same for the server process, when measurable
+    server_sys: float | None  # the kernel's part of server_cpu
     first_error: str | None
+
+    @property
+    def server_cpu_per_request(self) -> float | None:
+        """CPU seconds of the server process per request (None if unknown)."""
+        if self.server_cpu is None or not self.rate:
+            return None
+        return self.server_cpu / self.rate
 
 
 def percentile(sorted_values, fraction: float) -> float:
@@ -98,7 +106,7 @@ def percentile(sorted_values, fraction: float) -> float:
     return sorted_values[rank - 1]
 
 
-def summarise(name, results, window: float, server_cpu=None) -> Summary:
+def summarise(name, results, window: float, server_cpu=None, server_sys=None) -> Summary:
     latencies = sorted(value for result in results for value in result.latencies)
     requests = len(latencies)
     first_error = next((r.first_error for r in results if r.first_error), None)
@@ -111,6 +119,7 @@ def summarise(name, results, window: float, server_cpu=None) -> Summary:
         p99_ms=percentile(latencies, 0.99) * 1000,
         client_cpu=sum(result.cpu for result in results) / window,
         server_cpu=server_cpu,
+        server_sys=server_sys,
         first_error=first_error,
     )
 
@@ -118,15 +127,15 @@ def summarise(name, results, window: float, server_cpu=None) -> Summary:
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process (Linux ``/proc``), else ``None``."""
+def process_cpu_seconds(pid: int) -> tuple[float, float] | None:
+    """User and system CPU time of a process (Linux ``/proc``), else ``None``."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             fields = stat.read().rsplit(b")", 1)[1].split()
     except OSError:
         return None
     # After the command name: state is field 3, utime 14 and stime 15.
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+    return int(fields[11]) / _TICKS, int(fields[12]) / _TICKS
 
 
 def run_scenario(pool, name, context, port, connections, warmup, duration, max_requests, pid):
@@ -144,7 +153,10 @@ def run_scenario(pool, name, context, port, connections, warmup, duration, max_r
     cpu_after = process_cpu_seconds(pid)
     results = pending.get(timeout=duration + warmup + 120)
 
-    server_cpu = None
+    server_cpu = server_sys = None
     if cpu_before is not None and cpu_after is not None:
-        server_cpu = (cpu_after - cpu_before) / duration
-    return summarise(name, results, duration, server_cpu)
+        user = cpu_after[0] - cpu_before[0]
+        system = cpu_after[1] - cpu_before[1]
+        server_cpu = (user + system) / duration
+        server_sys = system / duration
+    return summarise(name, results, duration, server_cpu, server_sys)

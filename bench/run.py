@@ -345,7 +345,8 @@ def format_table(floors, results) -> list[str]:
     floor_rate = sum(summary.rate for summary in floors) / len(floors)
     header = (
         f"{'scenario':<9} {'description':<44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
-        f" {'errors':>7} {'x floor':>8} {'srv CPU':>8} {'cli CPU':>8}"
+        f" {'errors':>7} {'x floor':>8} {'srv CPU':>8} {'of sys':>7} {'us/req':>7}"
+        f" {'cli CPU':>8}"
     )
     lines = [header, "-" * len(header)]
     descriptions = {name: s.description for name, s in scenarios.SCENARIOS.items()}
@@ -354,17 +355,24 @@ def format_table(floors, results) -> list[str]:
     rows = [floors[0], *results, *floors[1:]]
     for summary in rows:
         ratio = summary.rate / floor_rate if floor_rate else 0.0
-        server_cpu = "n/a" if summary.server_cpu is None else f"{summary.server_cpu:.0%}"
+        server_cpu = server_sys = per_request = "n/a"
+        if summary.server_cpu is not None:
+            server_cpu = f"{summary.server_cpu:.0%}"
+            server_sys = f"{summary.server_sys:.0%}"
+        if summary.server_cpu_per_request is not None:
+            per_request = f"{summary.server_cpu_per_request * 1e6:.0f}"
         lines.append(
             f"{summary.name:<9} {descriptions[summary.name]:<44} {summary.rate:>9.1f}"
             f" {summary.p50_ms:>8.2f} {summary.p99_ms:>8.2f} {summary.errors:>7}"
-            f" {ratio:>8.2f} {server_cpu:>8} {summary.client_cpu:>8.0%}"
+            f" {ratio:>8.2f} {server_cpu:>8} {server_sys:>7} {per_request:>7}"
+            f" {summary.client_cpu:>8.0%}"
         )
     lines += [
         f"x floor: ratio to the mean floor rate ({floor_rate:.1f} req/s) measured before and "
         "after the scenarios; a large gap between the two floor rows means a busy machine.",
-        "CPU columns: CPU seconds per wall second of the server process and of all load "
-        "processes together (100% = one core).",
+        "CPU columns: CPU seconds per wall second of the server process (of which in the "
+        "kernel: 'of sys') and of all load processes together (100% = one core); 'us/req': "
+        "server CPU microseconds per request.",
         f"'batch' counts one request per /batch call ({scenarios.BATCH_SIZE} creates).",
     ]
     for summary in rows:
