@@ -84,7 +84,7 @@ class AuthenticationPolicy:
 
 def parse_basic_credentials(request) -> tuple[str, str] | None:
     """Return ``(username, password)`` from a Basic ``Authorization`` header."""
-    authorization = request.headers.get("Authorization", "")
+    authorization = request.environ.get("HTTP_AUTHORIZATION", "")
     scheme, _, encoded = authorization.partition(" ")
     if scheme.lower() != "basic" or not encoded:
         return None

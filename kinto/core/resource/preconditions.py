@@ -40,8 +40,8 @@ class Preconditions(NamedTuple):
         return self.if_match if isinstance(self.if_match, int) else None
 
 
-def _parse(request, name: str) -> int | str | None:
-    value = request.headers.get(name)
+def _parse(request, name: str, key: str) -> int | str | None:
+    value = request.environ.get(key)
     if value is None:
         return None
     value = value.strip()
@@ -55,7 +55,10 @@ def _parse(request, name: str) -> int | str | None:
 
 def parse(request) -> Preconditions:
     """Parse both headers; a malformed one raises the 400 error."""
-    return Preconditions(_parse(request, "If-Match"), _parse(request, "If-None-Match"))
+    return Preconditions(
+        _parse(request, "If-Match", "HTTP_IF_MATCH"),
+        _parse(request, "If-None-Match", "HTTP_IF_NONE_MATCH"),
+    )
 
 
 def check(

@@ -1,5 +1,6 @@
 import pytest
-from pyramid import httpexceptions, testing
+from pyramid import httpexceptions
+from pyramid.request import Request
 
 from kinto.core import jsonutil
 from kinto.core.resource import preconditions
@@ -7,7 +8,7 @@ from kinto.core.resource.preconditions import ANY, Kind, Preconditions
 
 
 def request_with(**headers):
-    return testing.DummyRequest(headers=headers)
+    return Request.blank("/", headers=headers)
 
 
 def test_headers_are_parsed():
