@@ -19,17 +19,35 @@ the right database transaction:
 * A read request (GET, HEAD, OPTIONS) opens **no** database transaction:
   each of its statements runs on its own, which sees what ``READ COMMITTED``
   would and saves the ``BEGIN`` and ``ROLLBACK`` round trips. The
-  application's read requests have no ``transaction`` manager transaction
-  at all (``tm.activate_hook``, :func:`kinto.core.events.transaction_wanted`):
-  each call then takes a pooled connection for itself, sending no
-  transaction control statement; a read request that does run inside a
-  transaction (e.g. another application's settings) keeps one connection
-  for the request, as described below. Its rare writes
-  (implicit creation of a default bucket) run each in their own short
-  transaction, committed when the call returns (on SQLite also because a
-  read transaction cannot become a write one once another connection has
-  written).
-* **Otherwise** (tests, background jobs, heartbeat threads, and whenever the
+  application's read requests have no ``transaction`` manager transaction at
+  all (``tm.activate_hook``, :func:`kinto.core.events.transaction_wanted`):
+  the first call of such a request checks one pooled connection out per
+  database (``max_backlog`` applies), and every later call of the request
+  runs on it as is: no transaction control statement is sent (on SQLite the
+  driver is in autocommit mode, ``NO_TRANSACTION`` sends no ``BEGIN``), and
+  nothing is begun or committed per call (:class:`_ReadConnection`). The
+  connection goes back to the pool when the request finishes (a
+  ``request.add_finished_callback``, run by Pyramid's router however the
+  request ends, the view's exceptions included), and at once when a call
+  fails (a failed call leaves no trace; the next call checks a connection
+  out again). A subrequest (``request.invoke_subrequest`` of a read request,
+  e.g. a default bucket's forwarding) uses the connection of the request
+  that invoked it (the enclosing requests are those under it on Pyramid's
+  thread-local stack), or takes one for itself, given back when it finishes,
+  if that request holds none. Calls after the request finished run in their
+  own transactions. Like a write request's, a read request's connection
+  stays out of the pool from its first call to its end. A read request that
+  does run inside a transaction (e.g. another application's settings) keeps
+  one connection for the request too, as described below. Its rare writes
+  (implicit creation of a default bucket, cache entries) run each in their
+  own short transaction on a connection of their own, committed when the
+  call returns (on SQLite also because a read transaction cannot become a
+  write one once another connection has written); without transaction, the
+  held connection goes back to the pool first, so that a thread never holds
+  two connections of one database (threads waiting for a second connection
+  while holding one could exhaust the pool).
+* **Otherwise** (tests, background jobs, heartbeat threads, write requests
+  without a ``transaction`` manager transaction, and whenever the
   ``transaction_per_request`` setting is false) each call runs in its own
   short transaction, committed when the function returns and rolled back if
   it raises.
@@ -57,10 +75,12 @@ cannot be rolled back again (``InvalidSavepointRollbackError``).
 
 A connection lost before anything was committed (database restarted, idle
 connection cut) is retried once on a fresh connection when that is safe (no
-earlier work in the transaction; in a read request, always), so that the
+earlier work in the transaction; in a read request, always, also when the
+connection held by the request was lost between two calls), so that the
 server recovers by itself after an outage without a liveness query per
-request. Errors come out translated by :mod:`kinto.core.sql.errors`
-(``BackendError`` → 503, ``IntegrityError`` → 409).
+request. A lost connection is discarded, never returned to the pool. Errors
+come out translated by :mod:`kinto.core.sql.errors` (``BackendError`` → 503,
+``IntegrityError`` → 409).
 """
 
 from __future__ import annotations
@@ -75,6 +95,7 @@ import sqlalchemy.pool
 import transaction
 from pyramid.settings import asbool
 from pyramid.threadlocal import get_current_request
+from pyramid.threadlocal import manager as threadlocal_manager
 from sqlalchemy.engine import Connection, Engine
 from transaction._transaction import Status
 from transaction.interfaces import (
@@ -92,6 +113,10 @@ from kinto.core.utils import SAFE_METHODS
 T = TypeVar("T")
 
 _JOINABLE = (Status.ACTIVE, Status.DOOMED)
+
+#: Attribute of a request (in its ``__dict__``) holding the
+#: :class:`_ReadConnection` of each database used: ``{Database: holder}``.
+_READ_CONNECTIONS = "_kinto_sql_read_connections"
 
 _databases: dict[tuple[Engine, bool], Database] = {}
 _databases_lock = threading.Lock()
@@ -148,10 +173,29 @@ class Database:
         setting a cache key) is accepted for callers' documentation: every
         write of a read request is now treated so.
         """
-        joined = self._request_transaction(write)
-        if joined is None:
+        if not self.transaction_per_request:
             return self.run_standalone(work, write)
-        return joined.run(work)
+        request = get_current_request()
+        if request is None:
+            return self.run_standalone(work, write)
+        manager = getattr(request, "tm", None) or transaction.manager
+        txn = _current_transaction(manager)
+        if txn is not None:
+            joined = self._request_transaction(request, txn, manager)
+            if write and not joined.write:
+                return self.run_standalone(work, write)
+            return joined.run(work)
+        # A request without transaction manager transaction.
+        held = self._read_connection(request, take=not write)
+        if write:
+            if held is not None:
+                # Never two connections at once: the write takes one of
+                # its own.
+                held.release()
+            return self.run_standalone(work, write)
+        if held is None:
+            return self.run_standalone(work, write)
+        return held.run(work)
 
     # Own short transactions.
 
@@ -182,26 +226,56 @@ class Database:
 
     # Request transactions.
 
-    def _request_transaction(self, write: bool) -> _RequestConnection | None:
-        """The state of this database in the current request transaction,
-        or None if work (``write`` or not) must run in its own transaction."""
-        if not self.transaction_per_request:
-            return None
-        request = get_current_request()
-        if request is None:
-            return None
-        manager = getattr(request, "tm", None) or transaction.manager
-        txn = _current_transaction(manager)
-        if txn is None:
-            return None
+    def _request_transaction(self, request, txn: Any, manager: Any) -> _RequestConnection:
+        """The state of this database in the request transaction ``txn``
+        (joined by the first call)."""
         try:
-            joined = txn.data(self)
+            return txn.data(self)
         except KeyError:
             joined = _RequestConnection(self, txn, manager, write=_is_write_request(request))
             txn.set_data(self, joined)
-        if write and not joined.write:
-            return None
-        return joined
+            return joined
+
+    # Read requests without transaction.
+
+    def _read_connection(self, request, take: bool) -> _ReadConnection | None:
+        """The connection holder of this database for ``request`` (a request
+        without transaction manager transaction), or None when calls run in
+        their own transactions (a write request, a finished request).
+
+        A subrequest uses the holder of the request that invoked it (the
+        requests under it on Pyramid's thread-local stack), so that a thread
+        never holds two connections of one database. Otherwise, with
+        ``take``, the first call of a read request creates the holder,
+        given back when the request finishes."""
+        slots = request.__dict__.get(_READ_CONNECTIONS)
+        if slots is not None:
+            held = slots.get(self)
+            if held is not None:
+                return held if held.open else None
+        held = self._enclosing_read_connection(request)
+        if held is None:
+            if not take or _is_write_request(request):
+                return None
+            held = _ReadConnection(self)
+            request.add_finished_callback(held.finish)
+        if slots is None:
+            slots = request.__dict__[_READ_CONNECTIONS] = {}
+        slots[self] = held
+        return held
+
+    def _enclosing_read_connection(self, request) -> _ReadConnection | None:
+        """The open holder of this database of a request being processed
+        on this thread below ``request`` (which is then a subrequest)."""
+        for entry in reversed(threadlocal_manager.stack):
+            outer = entry.get("request")
+            if outer is None or outer is request:
+                continue
+            slots = getattr(outer, "__dict__", {}).get(_READ_CONNECTIONS)
+            held = slots.get(self) if slots else None
+            if held is not None and held.open:
+                return held
+        return None
 
     def _connect(self, write: bool) -> tuple[Connection, Any]:
         """A pooled connection, in a (not yet sent) write transaction when
@@ -263,6 +337,63 @@ class Database:
         except Exception:
             return False
         return True
+
+
+class _ReadConnection:
+    """The pooled connection of one database held by a read request without
+    transaction manager transaction (see the module docstring): checked out
+    by the first call, used as is by the later ones (each statement stands
+    alone: no transaction control, nothing to begin or commit per call),
+    given back to the pool when a call fails, before a write of the
+    request, and when the request finishes (:meth:`finish`, a finished
+    callback)."""
+
+    __slots__ = ("database", "connection", "open")
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        #: The connection, from a call until released (else None).
+        self.connection: Connection | None = None
+        #: False once the request finished: later calls stand alone.
+        self.open = True
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        """``work(connection)`` on the held connection (checked out first
+        if none is held); on a lost connection, once more on a fresh one."""
+        for attempt in (1, 2):
+            connection = self.connection
+            if connection is None:
+                connection = self.connection = self.database._connect(False)[0]
+            try:
+                return work(connection)
+            except BaseException as e:
+                # Statements stand alone: nothing to undo. The connection
+                # goes back (discarded if lost), the call leaves no trace.
+                lost = getattr(e, "disconnect", False)
+                self.release(discard=lost)
+                if attempt == 1 and lost:
+                    continue
+                if isinstance(e, sqlalchemy.exc.SQLAlchemyError):
+                    _raise_translated(e)
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def release(self, discard: bool = False) -> None:
+        """Give the connection back to the pool (close the driver
+        connection instead with ``discard``); idempotent."""
+        connection = self.connection
+        if connection is None:
+            return
+        self.connection = None
+        if discard:
+            _discard(connection)
+        _close(connection)
+
+    def finish(self, request: Any = None) -> None:
+        """The request finished (whatever its outcome): give the
+        connection back; later calls run in their own transactions."""
+        self.open = False
+        self.release()
 
 
 @implementer(ISavepointDataManager)

@@ -317,6 +317,29 @@ class TestPoolLimits:
             release.set()
             holder.join()
 
+    def test_max_backlog_applies_to_the_connection_of_a_read_request(self, sqlite_url):
+        database = sql.get_database(
+            {
+                "storage_url": sqlite_url,
+                "storage_pool_size": 1,
+                "storage_max_overflow": 0,
+                "storage_pool_timeout": 30,
+                "storage_max_backlog": 0,
+            },
+            "storage_",
+        )
+        release, holder = self.hold_the_only_connection(database)
+        try:
+            # A read request without transaction (the application's GET).
+            with current_request(method="GET") as request:
+                with pytest.raises(BackendError, match="waiting"):
+                    database.run(lambda c: None, write=False)
+                request._process_finished_callbacks()
+        finally:
+            release.set()
+            holder.join()
+        assert database.engine.pool.checkedout() == 0
+
 
 class TestReadRequests:
     def test_a_write_in_a_read_request_commits_on_its_own(self, database):

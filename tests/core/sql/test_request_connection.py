@@ -1,9 +1,16 @@
-"""The connection of a request transaction (``Database.run`` during a
-request): returned to the pool however the request ends, commit failures
-raised to the caller (and to the client), savepoints, lost connections; on
-SQLite and PostgreSQL."""
+"""The connection of a request (``Database.run`` during a request): in a
+request transaction, returned to the pool however the request ends, commit
+failures raised to the caller (and to the client), savepoints, lost
+connections; in a read request without transaction (the application's
+GET, HEAD and OPTIONS), one connection checked out by the first call, shared
+by the later ones and by subrequests, and given back when the request
+finishes; on SQLite and PostgreSQL."""
+
+import contextlib
 
 import pytest
+from pyramid.request import Request
+from sqlalchemy import event
 from transaction.interfaces import InvalidSavepointRollbackError
 
 from kinto.core import sql
@@ -11,7 +18,7 @@ from kinto.core.services import Service
 from kinto.core.storage import BackendError, IntegrityError
 from tests.conftest import build_core_app
 from tests.core.sql.test_database import current_request, in_transaction, insert, names
-from tests.sql_support import backend_pid, kill_backend
+from tests.sql_support import backend_pid, captured_statements, kill_backend
 
 
 def checked_out(database) -> int:
@@ -21,6 +28,32 @@ def checked_out(database) -> int:
 
 def count(connection):
     return connection.exec_driver_sql("SELECT count(*) FROM items").scalar()
+
+
+def identity(connection) -> int:
+    """Which driver connection ``connection`` is."""
+    return id(connection.connection.dbapi_connection)
+
+
+@contextlib.contextmanager
+def checkouts(database):
+    """Yield the list of the driver connections checked out of the pool of
+    ``database`` while the block runs."""
+    taken: list = []
+
+    def record(dbapi_connection, connection_record, connection_proxy):
+        taken.append(dbapi_connection)
+
+    event.listen(database.engine, "checkout", record)
+    try:
+        yield taken
+    finally:
+        event.remove(database.engine, "checkout", record)
+
+
+def finish(request) -> None:
+    """End ``request`` as Pyramid's router does: its finished callbacks."""
+    request._process_finished_callbacks()
 
 
 @pytest.fixture
@@ -219,10 +252,7 @@ class TestSavepoints:
 
 
 class TestReadRequests:
-    def test_statements_of_a_read_request_share_one_connection(self, database):
-        def identity(connection):
-            return id(connection.connection.dbapi_connection)
-
+    def test_statements_of_a_read_request_in_a_transaction_share_one_connection(self, database):
         with current_request(method="GET") as request, request.tm:
             first = database.run(identity, write=False)
             assert database.run(identity, write=False) == first
@@ -235,6 +265,159 @@ class TestReadRequests:
             assert database.run(in_transaction, write=False) is False
 
 
+class TestReadRequestsWithoutTransaction:
+    """``current_request(method="GET")`` without ``tm.begin()``: the
+    application's read requests (``tm.activate_hook``)."""
+
+    def test_the_first_call_checks_out_a_connection_the_later_calls_reuse(self, database):
+        with checkouts(database) as taken, current_request(method="GET") as request:
+            used = {database.run(identity, write=False) for _ in range(3)}
+            finish(request)
+        assert len(used) == 1
+        assert len(taken) == 1
+
+    def test_statements_run_on_their_own_without_transaction_control(self, database):
+        def keep(cursor, statement, parameters):
+            return id(cursor.connection), statement
+
+        with captured_statements(database.engine, keep) as sent:
+            with current_request(method="GET") as request:
+                held = database.run(identity, write=False)
+                assert database.run(count, write=False) == 0
+                database.run_standalone(insert("committed meanwhile"))
+                assert database.run(count, write=False) == 1
+                assert database.run(in_transaction, write=False) is False
+                finish(request)
+        assert [statement for used, statement in sent if used == held] == [
+            "SELECT count(*) FROM items",
+            "SELECT count(*) FROM items",
+        ]
+
+    def test_the_connection_goes_back_to_the_pool_when_the_request_finishes(self, database):
+        with current_request(method="GET") as request:
+            database.run(count, write=False)
+            assert checked_out(database) == 1
+            finish(request)
+            assert checked_out(database) == 0
+
+    def test_calls_after_the_request_finished_hold_no_connection(self, database):
+        with current_request(method="GET") as request:
+            database.run(count, write=False)
+            finish(request)
+            assert database.run(count, write=False) == 0
+            assert checked_out(database) == 0
+
+    def test_a_write_commits_on_its_own_without_a_second_connection(self, database):
+        def write(connection):
+            insert("a")(connection)
+            return checked_out(database)
+
+        with current_request(method="GET") as request:
+            database.run(count, write=False)
+            assert database.run(write) == 1
+            assert names(database) == ["a"]  # committed before the request ends
+            assert database.run(count, write=False) == 1
+            finish(request)
+        assert checked_out(database) == 0
+
+    def test_a_failed_call_gives_the_connection_back_and_leaves_no_trace(self, database):
+        with current_request(method="GET") as request:
+            database.run(count, write=False)
+            with pytest.raises(Exception):
+                database.run(lambda c: c.exec_driver_sql("SELECT * FROM missing"), write=False)
+            assert checked_out(database) == 0
+            assert database.run(in_transaction, write=False) is False
+            assert database.run(count, write=False) == 0
+            finish(request)
+        assert checked_out(database) == 0
+
+    def test_a_subrequest_shares_the_connection_of_the_request_invoking_it(self, database):
+        with checkouts(database) as taken, current_request(method="GET") as request:
+            outer = database.run(identity, write=False)
+            with current_request(method="GET") as subrequest:
+                assert database.run(identity, write=False) == outer
+                finish(subrequest)
+            assert checked_out(database) == 1
+            assert database.run(identity, write=False) == outer
+            finish(request)
+        assert len(taken) == 1
+        assert checked_out(database) == 0
+
+    def test_a_subrequest_calling_first_gives_its_connection_back_when_it_ends(self, database):
+        with current_request(method="GET") as request:
+            with current_request(method="GET") as subrequest:
+                database.run(count, write=False)
+                finish(subrequest)
+            assert checked_out(database) == 0
+            database.run(count, write=False)
+            finish(request)
+        assert checked_out(database) == 0
+
+    def test_a_write_request_without_transaction_holds_no_connection(self, database):
+        with current_request(method="POST") as request:
+            database.run(count, write=False)
+            assert checked_out(database) == 0
+            finish(request)
+
+
+class TestReadRequestsOfTheApplication:
+    """Through the WSGI application: Pyramid ends the requests."""
+
+    @pytest.fixture
+    def app(self, database):
+        url = str(database.engine.url)
+        backend = "postgresql" if database.dialect == sql.POSTGRESQL else "sqlite"
+
+        def configure(config):
+            def reads(request):
+                database = request.registry.storage.database
+                used = [database.run(identity, write=False) for _ in range(2)]
+                return {"count": database.run(count, write=False), "connections": used}
+
+            def fails(request):
+                request.registry.storage.database.run(count, write=False)
+                raise ValueError("view failure")
+
+            def forwards(request):
+                database = request.registry.storage.database
+                used = database.run(identity, write=False)
+                subrequest = Request.blank("/v1/reads", base_url=request.application_url)
+                response = request.invoke_subrequest(subrequest, use_tweens=False)
+                return {"connections": [used, *response.json["connections"]]}
+
+            for name, view in (("reads", reads), ("fails", fails), ("forwards", forwards)):
+                service = Service(name=name, path=f"/{name}")
+                service.add_view("GET", view)
+                config.add_cornice_service(service)
+
+        return build_core_app(
+            configure, storage_backend=f"kinto.core.storage.{backend}", storage_url=url
+        )
+
+    def test_a_read_request_checks_out_one_connection_and_gives_it_back(self, app):
+        database = app.app.registry.storage.database
+        with checkouts(database) as taken:
+            body = app.get("/v1/reads").json
+        assert len(taken) == 1
+        assert len(set(body["connections"])) == 1
+        assert checked_out(database) == 0
+
+    def test_the_connection_goes_back_after_the_view_raised(self, app):
+        database = app.app.registry.storage.database
+        with checkouts(database) as taken:
+            app.get("/v1/fails", status=500)
+        assert len(taken) == 1
+        assert checked_out(database) == 0
+
+    def test_a_read_subrequest_shares_the_connection_of_its_request(self, app):
+        database = app.app.registry.storage.database
+        with checkouts(database) as taken:
+            body = app.get("/v1/forwards").json
+        assert len(taken) == 1
+        assert len(set(body["connections"])) == 1
+        assert checked_out(database) == 0
+
+
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 class TestLostConnections:
     def test_a_read_request_recovers_from_a_connection_lost_between_statements(self, database):
@@ -242,6 +425,27 @@ class TestLostConnections:
             pid = database.run(backend_pid, write=False)
             kill_backend(database.engine, pid)
             assert database.run(backend_pid, write=False) != pid
+        assert checked_out(database) == 0
+
+    def test_a_read_request_without_transaction_replaces_a_connection_lost_between_statements(
+        self, database
+    ):
+        invalidated = []
+
+        def record(dbapi_connection, connection_record, exception):
+            invalidated.append(dbapi_connection)
+
+        event.listen(database.engine, "invalidate", record)
+        try:
+            with current_request(method="GET") as request:
+                pid = database.run(backend_pid, write=False)
+                kill_backend(database.engine, pid)
+                assert database.run(backend_pid, write=False) != pid
+                assert database.run(count, write=False) == 0
+                finish(request)
+        finally:
+            event.remove(database.engine, "invalidate", record)
+        assert len(invalidated) == 1  # the lost one, not returned to the pool
         assert checked_out(database) == 0
 
     def test_a_write_request_losing_its_connection_commits_nothing(self, database):
