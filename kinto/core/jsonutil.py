@@ -22,17 +22,19 @@ JSONDecodeError = orjson.JSONDecodeError
 #: envelope (``{"data": ...}``) and events add a few more levels.
 MAX_DEPTH = 200
 
-# 20 digits can exceed the 64-bit range (2**64 has 20 digits).
-_LONG_DIGITS = re.compile(rb"\d{20}")
+# 20 digits can exceed the 64-bit range (2**64 has 20 digits). ``[0-9]``
+# rather than ``\d``: JSON digits are ASCII, and the class is faster on text.
+_LONG_DIGITS = re.compile(rb"[0-9]{20}")
+_LONG_DIGITS_TEXT = re.compile(r"[0-9]{20}")
 
 
 def loads(data: bytes | str) -> Any:
     """Parse JSON; raises :data:`JSONDecodeError` (a ``ValueError``)."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    value = orjson.loads(raw)
-    if _LONG_DIGITS.search(raw):
+    value = orjson.loads(data)
+    long_digits = _LONG_DIGITS_TEXT if isinstance(data, str) else _LONG_DIGITS
+    if long_digits.search(data):
         # Parse again keeping every integer exact.
-        return json.loads(raw)
+        return json.loads(data)
     return value
 
 
