@@ -18,6 +18,7 @@ from kinto.core.resource import schema
 from kinto.core.storage import COMPARISON, MISSING, Filter, PaginationRules, Sort
 
 NONCE_PREFIX = "pagination-token-"
+_TOKEN_ESCAPES = str.maketrans({"+": "%2B", "/": "%2F", "=": "%3D"})
 _NOT_FOUND = object()
 
 
@@ -93,6 +94,8 @@ def next_page_url(request, limit: int, token: str) -> str:
     else:
         origin = request.host_url
     params = [(k, v) for k, v in request.GET.items() if k not in ("_limit", "_token")]
-    params.append(("_limit", str(limit)))
-    params.append(("_token", token))
-    return f"{origin}{request.path}?{urlencode(params)}"
+    # The token is standard base64: only "+", "/" and "=" need escaping
+    # (as urlencode would, without its per-character pass).
+    own = f"_limit={limit}&_token={token.translate(_TOKEN_ESCAPES)}"
+    query = f"{urlencode(params)}&{own}" if params else own
+    return f"{origin}{request.path}?{query}"
