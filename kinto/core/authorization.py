@@ -20,6 +20,9 @@ While the caller's identity is pending (its groups not looked up yet, see
 the groups are read in the same permission backend call as the ACEs the
 decision needs (``get_principals_and_permissions``): one round trip per
 authorization instead of two.
+
+Within a batch, :meth:`Authorizer.is_allowed` (hence :meth:`Authorizer.require`)
+may answer *yes* from the batch memo (:mod:`kinto.core.batch_memo`).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from functools import lru_cache
 from pyramid import httpexceptions
 from pyramid.settings import aslist
 
-from kinto.core import errors
+from kinto.core import batch_memo, errors
 from kinto.core.authentication import (
     AUTHENTICATED,
     authenticated_identity,
@@ -201,7 +204,29 @@ class Authorizer:
     # Questions.
 
     def is_allowed(self, request, permission: str, uri: str) -> bool:
-        """True if the caller holds ``permission`` on ``uri``."""
+        """True if the caller holds ``permission`` on ``uri``.
+
+        Within a batch, a *yes* may come from the batch memo (see
+        :mod:`kinto.core.batch_memo`, which owns the rule): questions on URIs
+        that name no volatile object (e.g. ``create`` on a records list) are
+        answered once per batch while the memo holds."""
+        memo = batch_memo.current(request)
+        if memo is None:
+            return self._is_allowed(request, permission, uri)
+        parsed = self.parse(uri)
+        if parsed is None or any(name in memo.volatile for name, _ in parsed.lineage):
+            return self._is_allowed(request, permission, uri)
+        principals = authenticated_identity(request).principals
+        if principals is not None and memo.is_granted(permission, uri, principals):
+            return True
+        allowed = self._is_allowed(request, permission, uri)
+        if allowed:
+            principals = authenticated_identity(request).principals
+            if principals is not None:
+                memo.remember_granted(permission, uri, principals)
+        return allowed
+
+    def _is_allowed(self, request, permission: str, uri: str) -> bool:
         bound, granted = self.bound_permissions(permission, uri)
         identity = authenticated_identity(request)
         if identity.principals is None and granted and not granted.isdisjoint(identity.known):

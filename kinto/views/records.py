@@ -6,10 +6,15 @@ Anonymous ``GET`` responses are cacheable per settings and the collection's
 ``cache_expires``. With schema validation on, records are validated against
 the collection ``schema`` and the bucket ``record:schema``, and stamped
 with the collection's ``last_modified`` in ``schema``.
+
+Record routes keep the batch memo (:mod:`kinto.core.batch_memo`): a batch
+of record requests reads the parent collection and asks list-level
+authorization questions once.
 """
 
 from __future__ import annotations
 
+from kinto.core import batch_memo
 from kinto.core.resource import Resource, register
 from kinto.core.resource.caching import setting_seconds
 from kinto.core.storage import ObjectNotFoundError
@@ -26,16 +31,25 @@ class Record(Resource):
     @property
     def collection(self) -> dict:
         """The parent collection, read once per request (404 errno 111 when
-        it is missing)."""
+        it is missing), and once per batch while the batch memo holds (see
+        :mod:`kinto.core.batch_memo`)."""
         if self._collection is None:
             bucket_id = self.matchdict["bucket_id"]
             collection_id = self.matchdict["collection_id"]
+            uri = f"/buckets/{bucket_id}/collections/{collection_id}"
+            memo = batch_memo.current(self.request)
+            if memo is not None:
+                self._collection = memo.recall_object(uri)
+                if self._collection is not None:
+                    return self._collection
             try:
                 self._collection = self.storage.get(
                     "collection", f"/buckets/{bucket_id}", collection_id
                 )
             except ObjectNotFoundError:
                 raise schemas.missing_parent(collection_id, "collection") from None
+            if memo is not None:
+                memo.remember_object(uri, self._collection)
         return self._collection
 
     def check_parent_exists(self) -> None:
@@ -71,4 +85,7 @@ class Record(Resource):
 
 
 def includeme(config) -> None:
-    register(config, Record)
+    plural, single = register(config, Record)
+    # Record writes touch only records and their own ACEs: a batch of them
+    # keeps its memo of the parent collection and of list-level answers.
+    batch_memo.keep_across(config, Record.name, (plural.name, single.name))

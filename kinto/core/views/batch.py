@@ -20,6 +20,13 @@ cannot roll back to a savepoint, a failed write is embedded as before unless
 it is a 409 (an integrity conflict may have left partial writes or a failed
 database transaction): then the whole batch answers that 409 and nothing is
 committed, rather than reporting earlier writes as done.
+
+The batch owns a memo (:mod:`kinto.core.batch_memo`, which states the rule)
+living in its ``bound_data`` while its subrequests run: consecutive record
+subrequests read their parent collection and ask list-level authorization
+questions (``create`` on a records list...) once. It is cleared after every
+subrequest that did not run on a records route only, and after every failed
+write (rolled back).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from urllib.parse import quote, urlsplit
 from pyramid import httpexceptions
 from pyramid_tm import is_tm_active
 
-from kinto.core import errors, jsonutil, utils
+from kinto.core import batch_memo, errors, jsonutil, utils
 from kinto.core.authentication import IDENTITY_ENVIRON_KEY
 from kinto.core.events import EVENTS_KEY
 from kinto.core.request import Request
@@ -326,17 +333,31 @@ def post_batch(request):
     _check_content_type(request)
     specs = validate_payload(utils.json_body(request), _max_requests(request.registry.settings))
     context = _BatchContext(request)
+    memo = batch_memo.start(request)
+    try:
+        return _run(request, context, specs, memo)
+    finally:
+        batch_memo.stop(request)
+
+
+def _run(request, context: _BatchContext, specs: list[dict], memo):
+    """The batch's body (``{"responses": [...]}``), or the response the whole
+    batch answers when a subrequest fails it."""
     transactional = is_tm_active(request)
     responses = []
     for spec in specs:
         method = spec.get("method", "GET")
         path = spec["path"]
+        writes = method not in READ_METHODS
         savepoint = None
-        if transactional and method not in READ_METHODS:
+        if transactional and writes:
             savepoint = _Savepoint(request)
+        keeps_memo = True
         for _ in range(MAX_REDIRECTS + 1):
             subrequest = context.build(method, path, spec.get("headers"), spec.get("body"))
             response = _invoke(request, subrequest)
+            if memo is not None and not memo.keeps(subrequest):
+                keeps_memo = False
             if response.status_code != 307 or not response.location:
                 break
             path = context.redirect_path(response.location)
@@ -346,6 +367,10 @@ def post_batch(request):
         if status >= 500:
             # The whole batch fails with this error: pyramid_tm aborts.
             return response
+        if memo is not None and (not keeps_memo or (writes and status >= 400)):
+            # Something a remembered fact depends on may have changed (or
+            # been rolled back): see kinto.core.batch_memo.
+            memo.clear()
         if status >= 400 and savepoint is not None and not savepoint.rollback():
             if status == 409:
                 # Earlier writes cannot be kept apart from this one's.

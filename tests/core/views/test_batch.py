@@ -24,7 +24,7 @@ from kinto.core.events import (
 from kinto.core.services import Service
 from kinto.core.utils import json_body
 from kinto.core.views.batch import merge_defaults
-from tests.conftest import backend_settings
+from tests.conftest import TEST_BACKEND, backend_settings
 
 BASE_SETTINGS = {
     "storage_backend": "kinto.core.storage.memory",
@@ -763,3 +763,206 @@ class TestWithKintoResources:
         assert [r["status"] for r in responses] == [201, 201]
         assert len(kinto_app.collector.events) == 1
         assert len(kinto_app.collector.events[0].impacted_objects) == 2
+
+
+# The batch memo (kinto.core.batch_memo) -----------------------------------------------
+
+
+class BackendSpy:
+    """Stands for a real backend: every call goes through to it and is noted
+    as ``(method name, args)`` in ``calls``."""
+
+    def __init__(self, backend, calls: list):
+        self._backend = backend
+        self._calls = calls
+
+    def __getattr__(self, name):
+        value = getattr(self._backend, name)
+        if not callable(value):
+            return value
+
+        def spied(*args, **kwargs):
+            self._calls.append((name, args))
+            return value(*args, **kwargs)
+
+        return spied
+
+
+def spy_backends(app) -> list:
+    """Put spies in front of ``app``'s storage and permission backends
+    (the authorizer's included); return their shared list of calls."""
+    calls: list = []
+    registry = app.app.registry
+    registry.storage = BackendSpy(registry.storage, calls)
+    registry.permission = BackendSpy(registry.permission, calls)
+    registry.authorizer.permission = registry.permission
+    return calls
+
+
+def collection_reads(calls) -> int:
+    return sum(1 for name, args in calls if name == "get" and args[0] == "collection")
+
+
+def questions(calls, object_uri, permission) -> int:
+    """Authorization questions sent to the permission backend whose bound
+    ACEs include ``permission`` on ``object_uri``."""
+    count = 0
+    for name, args in calls:
+        if name == "check_permission":
+            count += (object_uri, permission) in args[1]
+        elif name == "get_principals_and_permissions":
+            count += object_uri in args[1] and permission in args[2]
+    return count
+
+
+class TestBatchMemo:
+    COLLECTION = "/buckets/b/collections/c"
+    RECORDS = COLLECTION + "/records"
+
+    @pytest.fixture
+    def owned(self, make_app):
+        """An app where alice owns the bucket ``b`` and its collection ``c``."""
+        app = make_app()
+        alice = auth("alice")
+        app.put_json("/v1/buckets/b", {}, headers=alice)
+        app.put_json("/v1/buckets/b/collections/c", {}, headers=alice)
+        return app
+
+    def test_record_creates_read_the_collection_and_ask_create_once(self, owned):
+        calls = spy_backends(owned)
+        responses = batch(
+            owned,
+            [{"body": {"data": {"n": i}}} for i in range(5)],
+            defaults={"method": "POST", "path": self.RECORDS},
+            headers=auth("alice"),
+        ).json["responses"]
+        assert [r["status"] for r in responses] == [201] * 5
+        assert collection_reads(calls) == 1
+        assert questions(calls, self.COLLECTION, "record:create") == 1
+
+    def test_requests_outside_a_batch_remember_nothing(self, owned):
+        calls = spy_backends(owned)
+        for i in range(2):
+            owned.post_json("/v1" + self.RECORDS, {"data": {"n": i}}, headers=auth("alice"))
+        assert collection_reads(calls) == 2
+        assert questions(calls, self.COLLECTION, "record:create") == 2
+
+    def test_questions_on_a_record_are_asked_again(self, owned):
+        bob = auth("bob")
+        record = self.RECORDS + "/r"
+        owned.put_json(
+            "/v1" + record,
+            {"permissions": {"write": [user_id(owned, bob)]}},
+            headers=auth("alice"),
+        )
+        calls = spy_backends(owned)
+        body = {"data": {}, "permissions": {"read": []}}
+        responses = batch(
+            owned,
+            [{"body": body}, {"body": body}],
+            defaults={"method": "PUT", "path": record},
+            headers=bob,
+        ).json["responses"]
+        assert [r["status"] for r in responses] == [200, 200]
+        assert questions(calls, record, "write") == 2
+
+    def test_memo_is_forgotten_after_a_subrequest_outside_the_records(self, owned):
+        calls = spy_backends(owned)
+        responses = batch(
+            owned,
+            [
+                {"method": "POST", "path": self.RECORDS, "body": {"data": {}}},
+                {"method": "GET", "path": "/buckets/b"},
+                {"method": "POST", "path": self.RECORDS, "body": {"data": {}}},
+            ],
+            headers=auth("alice"),
+        ).json["responses"]
+        assert [r["status"] for r in responses] == [201, 200, 201]
+        assert collection_reads(calls) == 2
+        assert questions(calls, self.COLLECTION, "record:create") == 2
+
+    def test_memo_is_forgotten_after_a_failed_record_write(self, owned):
+        calls = spy_backends(owned)
+        responses = batch(
+            owned,
+            [
+                {"method": "POST", "path": self.RECORDS, "body": {"data": {}}},
+                {"method": "POST", "path": self.RECORDS, "body": {"data": {"id": "!"}}},
+                {"method": "POST", "path": self.RECORDS, "body": {"data": {}}},
+            ],
+            headers=auth("alice"),
+        ).json["responses"]
+        assert [r["status"] for r in responses] == [201, 400, 201]
+        assert collection_reads(calls) == 2
+
+    def test_collection_deleted_by_a_subrequest_is_missing_for_the_next(self, owned):
+        responses = batch(
+            owned,
+            [
+                {"method": "POST", "path": self.RECORDS, "body": {"data": {}}},
+                {"method": "DELETE", "path": "/buckets/b/collections/c"},
+                {"method": "POST", "path": self.RECORDS, "body": {"data": {}}},
+            ],
+            headers=auth("alice"),
+        ).json["responses"]
+        assert [r["status"] for r in responses] == [201, 200, 404]
+        assert responses[2]["body"]["errno"] == 111
+        owned.get("/v1/buckets/b/collections/c", headers=auth("alice"), status=404)
+
+    def test_create_permission_removed_by_a_subrequest_is_refused_to_the_next(self, make_app):
+        app = make_app()
+        alice, bob = auth("alice"), auth("bob")
+        group = "/buckets/b/groups/writers"
+        app.put_json("/v1/buckets/b", {}, headers=bob)
+        app.put_json(
+            "/v1" + group,
+            {"data": {"members": [user_id(app, alice)]}, "permissions": {"write": ["account:x"]}},
+            headers=bob,
+        )
+        app.patch_json(
+            "/v1" + group,
+            {"permissions": {"write": [user_id(app, alice)]}},
+            headers=bob,
+        )
+        app.put_json(
+            "/v1/buckets/b/collections/c",
+            {"permissions": {"record:create": [group]}},
+            headers=bob,
+        )
+        responses = batch(
+            app,
+            [
+                {"method": "POST", "path": self.RECORDS, "body": {"data": {}}},
+                # Deleting the group removes it from every ACL.
+                {"method": "DELETE", "path": group},
+                {"method": "POST", "path": self.RECORDS, "body": {"data": {}}},
+            ],
+            headers=alice,
+        ).json["responses"]
+        assert [r["status"] for r in responses] == [201, 200, 403]
+        assert responses[2]["body"]["errno"] == 121
+
+    @pytest.mark.skipif(
+        TEST_BACKEND == "memory", reason="the memory backends have no transactions to roll back"
+    )
+    def test_collection_created_by_a_failed_subrequest_is_not_seen_by_the_next(self, make_app):
+        app = make_app(includes="kinto.plugins.default_bucket")
+        alice = auth("alice")
+        bucket_id = app.get("/v1/", headers=alice).json["user"]["bucket"]
+        records = f"/buckets/{bucket_id}/collections/tasks/records"
+        responses = batch(
+            app,
+            [
+                # Creates the personal bucket and its collection, then fails
+                # on the record id: all rolled back.
+                {
+                    "method": "POST",
+                    "path": "/buckets/default/collections/tasks/records",
+                    "body": {"data": {"id": "!"}},
+                },
+                {"method": "POST", "path": records, "body": {"data": {}}},
+            ],
+            headers=alice,
+        ).json["responses"]
+        assert [r["status"] for r in responses] == [400, 404]
+        assert responses[1]["body"]["errno"] == 111
