@@ -136,6 +136,13 @@ _READ_SPECS = ((implementedBy(ResourceRead),), (implementedBy(AfterResourceRead)
 _CHANGE_SPECS = ((implementedBy(ResourceChanged),), (implementedBy(AfterResourceChanged),))
 
 
+def is_listened(registry, action: ACTIONS | str) -> bool:
+    """True when some subscriber may receive the events of ``action``
+    (read events, or change events): otherwise none is built."""
+    specs = _READ_SPECS if ACTIONS(action) is ACTIONS.READ else _CHANGE_SPECS
+    return _has_subscribers(registry, specs[0]) or _has_subscribers(registry, specs[1])
+
+
 def _has_subscribers(registry, spec: tuple) -> bool:
     # Zope caches subscription lookups: this is a dictionary hit.
     return bool(registry.adapters.subscriptions(spec, None))
@@ -229,8 +236,7 @@ def notify_resource_event(
     """
     action = ACTIONS(action)
     registry = request.registry
-    specs = _READ_SPECS if action is ACTIONS.READ else _CHANGE_SPECS
-    if not (_has_subscribers(registry, specs[0]) or _has_subscribers(registry, specs[1])):
+    if not is_listened(registry, action):
         return
 
     pending = request.bound_data.setdefault(EVENTS_KEY, {})

@@ -322,3 +322,43 @@ def test_without_validation_schema_is_not_enforced(app, alice):
     app.put_json("/v1/buckets/b/collections/c", {"data": {"schema": SCHEMA}}, headers=alice)
     data = app.post_json(RECORDS, {"data": {"x": 1}}, headers=alice, status=201).json["data"]
     assert "schema" not in data
+
+
+# Listing
+
+
+ODD_RECORDS = {
+    "empty": {},
+    "nested": {"a": {"b": [1, {"c": None}], "d": ""}, "e": [], "f": {}},
+    "unicode": {"title": "é\u2028ü \U0001f600 \"quoted\" back\\slash </script>"},
+    "numbers": {"big": 2**70, "negative": -(2**65), "float": 1.5, "zero": 0},
+}
+
+
+def test_listed_records_are_the_records_as_read_one_by_one(app, alice, collection):
+    for record_id, data in ODD_RECORDS.items():
+        app.put_json(f"{RECORDS}/{record_id}", {"data": data}, headers=alice, status=201)
+    app.delete(f"{RECORDS}/empty", headers=alice)
+    read = {
+        record_id: app.get(f"{RECORDS}/{record_id}", headers=alice).json["data"]
+        for record_id in ODD_RECORDS
+        if record_id != "empty"
+    }
+    listed = app.get(f"{RECORDS}?_sort=id", headers=alice).json["data"]
+    assert listed == [read[record_id] for record_id in sorted(read)]
+    projected = app.get(f"{RECORDS}?_sort=id&_fields=title", headers=alice).json["data"]
+    assert [obj["id"] for obj in projected] == sorted(read)
+    since = app.get(f"{RECORDS}?_since=0&_sort=id", headers=alice).json["data"]
+    assert since[0] == {"id": "empty", "last_modified": since[0]["last_modified"], "deleted": True}
+    assert since[1:] == listed
+
+
+def test_pages_of_records_chain_to_the_whole_list(app, alice, collection):
+    for index in range(7):
+        app.put_json(f"{RECORDS}/r{index}", {"data": {"n": index % 3}}, headers=alice)
+    seen, url = [], f"{RECORDS}?_limit=2&_sort=n,-id"
+    while url:
+        response = app.get(url, headers=alice)
+        seen += [obj["id"] for obj in response.json["data"]]
+        url = response.headers.get("Next-Page")
+    assert seen == ["r6", "r3", "r0", "r4", "r1", "r5", "r2"]

@@ -25,6 +25,8 @@ import enum
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+from kinto.core import jsonutil
+
 DEFAULT_ID_FIELD = "id"
 DEFAULT_MODIFIED_FIELD = "last_modified"
 DEFAULT_DELETED_FIELD = "deleted"
@@ -100,6 +102,22 @@ class Sort(NamedTuple):
 #: Pagination rules are a list of alternatives (OR-ed); each alternative is a
 #: list of filters (AND-ed). The resource layer builds them from a token.
 PaginationRules = list[list[Filter]]
+
+
+class RawObject(NamedTuple):
+    """A listed object kept as the JSON text the backend holds, so that a
+    response can include it without parsing and serialising it again
+    (see :meth:`StorageBase.list_all_json`)."""
+
+    id: str
+    last_modified: int
+    #: The whole object as a JSON object text, ``id`` and ``last_modified``
+    #: included: what :meth:`load` returns, serialised.
+    json: str
+
+    def load(self) -> dict:
+        """The object, parsed."""
+        return jsonutil.loads(self.json)
 
 
 class StorageError(Exception):
@@ -281,6 +299,22 @@ class StorageBase(abc.ABC):
     ) -> list[dict]:
         """Return the matching objects (tombstones too when
         ``include_deleted``), ordered by ``sorting``, at most ``limit``."""
+
+    def list_all_json(
+        self,
+        resource_name: str,
+        parent_id: str,
+        filters: Iterable[Filter] | None = None,
+        sorting: Iterable[Sort] | None = None,
+        pagination_rules: PaginationRules | None = None,
+        limit: int | None = None,
+        include_deleted: bool = False,
+    ) -> list[RawObject] | None:
+        """:meth:`list_all`, each object as a :class:`RawObject` (the same
+        objects in the same order, ``json`` parsing to what ``list_all``
+        returns), when the backend holds objects as JSON text; ``None``
+        when it does not (callers then use :meth:`list_all`)."""
+        return None
 
     @abc.abstractmethod
     def count_all(

@@ -48,6 +48,7 @@ from kinto.core.storage import (
     ModifiedMeanwhileError,
     ObjectNotFoundError,
     PaginationRules,
+    RawObject,
     ReadonlyError,
     Sort,
     StorageBase,
@@ -317,6 +318,32 @@ class SQLStorage(StorageBase):
             resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted
         )
         return self._objects(rows)
+
+    def list_all_json(
+        self,
+        resource_name: str,
+        parent_id: str,
+        filters: Iterable[Filter] | None = None,
+        sorting: Iterable[Sort] | None = None,
+        pagination_rules: PaginationRules | None = None,
+        limit: int | None = None,
+        include_deleted: bool = False,
+    ) -> list[RawObject]:
+        if limit is not None and limit <= 0:
+            return []
+        rows = self._fetch(
+            resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted
+        )
+        # The data column holds every field but these two (see _split).
+        id_key = orjson.dumps(self.id_field).decode()
+        modified_key = orjson.dumps(self.modified_field).decode()
+        objects = []
+        for object_id, last_modified, data in rows:
+            head = f"{{{id_key}:{orjson.dumps(object_id).decode()},{modified_key}:{last_modified}"
+            rest = data[1:].lstrip()
+            text = f"{head}{rest}" if rest.startswith("}") else f"{head},{rest}"
+            objects.append(RawObject(object_id, last_modified, text))
+        return objects
 
     def count_all(
         self,

@@ -26,6 +26,7 @@ from kinto.core.storage.testing.deletion import DeleteAllTests, PurgeTests
 from kinto.core.storage.testing.queries import (
     CountTests,
     FilterTests,
+    JSONListTests,
     ListTests,
     PaginationTests,
     SortingTests,
@@ -43,6 +44,7 @@ class StorageTest(
     DeleteTests,
     TimestampTests,
     ListTests,
+    JSONListTests,
     CountTests,
     FilterTests,
     SortingTests,
