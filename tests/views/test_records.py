@@ -330,7 +330,7 @@ def test_without_validation_schema_is_not_enforced(app, alice):
 ODD_RECORDS = {
     "empty": {},
     "nested": {"a": {"b": [1, {"c": None}], "d": ""}, "e": [], "f": {}},
-    "unicode": {"title": "é\u2028ü \U0001f600 \"quoted\" back\\slash </script>"},
+    "unicode": {"title": 'é\u2028ü \U0001f600 "quoted" back\\slash </script>'},
     "numbers": {"big": 2**70, "negative": -(2**65), "float": 1.5, "zero": 0},
 }
 
