@@ -73,6 +73,7 @@ def request_of(userid, pending=False, backend=None):
         prefixed_principals=list(known),
         registry=registry,
         environ={IDENTITY_ENVIRON_KEY: identity},
+        bound_data={},  # where a batch keeps its memo (kinto.core.batch_memo)
     )
 
 
