@@ -12,6 +12,7 @@ from pyramid.config import Configurator
 from pyramid.settings import aslist
 
 import kinto.core
+from kinto.core import initialization
 
 try:
     __version__ = importlib.metadata.version("kinto")
@@ -65,4 +66,6 @@ def main(global_config: dict | None = None, config: Configurator | None = None, 
     for plugin in aslist(config.registry.settings.get("includes") or ""):
         config.include(plugin)
 
-    return config.make_wsgi_app()
+    app = config.make_wsgi_app()
+    initialization.freeze_startup_objects()
+    return app

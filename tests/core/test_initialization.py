@@ -1,6 +1,7 @@
 """Core set-up: backends, renderer, capabilities, tweens (security headers,
 Backoff, end of service, read-only mode, request summary) and kinto.main."""
 
+import gc
 import json
 import logging
 import sys
@@ -444,3 +445,11 @@ def test_errors_raised_outside_the_exception_views_still_get_the_envelope(make_c
     assert response.json["errno"] == 201
     assert response.headers["Retry-After"] == "3"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_objects_alive_after_the_first_application_are_frozen_once():
+    kinto.main({}, userid_hmac_secret="secret")
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    kinto.main({}, userid_hmac_secret="secret")
+    assert gc.get_freeze_count() == frozen
