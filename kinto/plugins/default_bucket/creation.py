@@ -5,8 +5,11 @@ their ``write`` ACL unless ``explicit_permissions`` is off, and a ``create``
 event is notified with the object URL as ``uri``), without authorization:
 the bucket belongs to the user.
 
-What exists is remembered in ``request.bound_data``, shared by a batch and
-its subrequests, so that a batch checks (and creates) each object once.
+What was found existing is remembered in ``request.bound_data``, shared by
+a batch and its subrequests, so that a batch checks each object once. What
+a request creates is not: a batch subrequest that fails has its writes
+rolled back (its savepoint), implicit creations included, so the next
+subrequest reads again (and creates again if needed).
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ def _ensure(
     storage = request.registry.storage
     try:
         storage.get(resource_name, parent_id, object_id)
+        known.add(uri)
     except ObjectNotFoundError:
         try:
             created = storage.create(resource_name, parent_id, {"id": object_id})
@@ -90,4 +94,3 @@ def _ensure(
                 uri=uri,
                 matchdict=matchdict,
             )
-    known.add(uri)

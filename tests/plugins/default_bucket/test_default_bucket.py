@@ -298,6 +298,20 @@ def test_batch_creates_bucket_and_collection_once(app, alice):
     ]
 
 
+def test_batch_subrequest_after_a_failed_one_finds_or_recreates_the_collection(app, alice):
+    # The failed subrequest's implicit creations are rolled back where the
+    # backend has transactions: the next one must not believe they exist.
+    path = "/buckets/default/collections/tasks/records"
+    requests = [
+        {"method": "POST", "path": path, "body": {"data": "not an object"}},
+        {"method": "POST", "path": path, "body": {"data": {"title": "ok"}}},
+    ]
+    response = app.post_json("/v1/batch", {"requests": requests}, headers=alice)
+    assert [r["status"] for r in response.json["responses"]] == [400, 201]
+    records = app.get(f"/v1{path}", headers=alice).json["data"]
+    assert [record["title"] for record in records] == ["ok"]
+
+
 def test_batch_recreates_the_bucket_after_its_deletion(app, alice):
     requests = [
         {"method": "GET", "path": "/buckets/default"},
