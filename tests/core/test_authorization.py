@@ -45,6 +45,7 @@ def make_request(userid="basicauth:alice", groups=()):
         prefixed_principals=principals,
         registry=registry,
         environ={IDENTITY_ENVIRON_KEY: identity},
+        bound_data={},  # where a batch keeps its memo (kinto.core.batch_memo)
     )
 
 
