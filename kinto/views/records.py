@@ -18,6 +18,7 @@ from kinto.core import batch_memo
 from kinto.core.resource import Resource, register
 from kinto.core.resource.caching import setting_seconds
 from kinto.core.storage import ObjectNotFoundError
+from kinto.core.utils import SAFE_METHODS
 from kinto.views import schemas
 
 
@@ -43,9 +44,21 @@ class Record(Resource):
                 if self._collection is not None:
                     return self._collection
             try:
-                self._collection = self.storage.get(
-                    "collection", f"/buckets/{bucket_id}", collection_id
-                )
+                if self.request.method in SAFE_METHODS:
+                    # Nothing is written: the records list timestamp is
+                    # read with it (one round trip on SQL backends).
+                    self._collection, timestamp = self.storage.get_with_list_timestamp(
+                        "collection",
+                        f"/buckets/{bucket_id}",
+                        collection_id,
+                        self.name,
+                        self.parent_id,
+                    )
+                    self.known_timestamp = timestamp
+                else:
+                    self._collection = self.storage.get(
+                        "collection", f"/buckets/{bucket_id}", collection_id
+                    )
             except ObjectNotFoundError:
                 raise schemas.missing_parent(collection_id, "collection") from None
             if memo is not None:

@@ -120,8 +120,15 @@ class ResourceBase:
         except ObjectNotFoundError:
             return None
 
+    #: The list timestamp when already read in this request (a hook may
+    #: read it with the parent object in a request that writes nothing,
+    #: see ``Storage.get_with_list_timestamp``); None otherwise.
+    known_timestamp: int | None = None
+
     def timestamp(self) -> int:
         """Current timestamp of the list."""
+        if self.known_timestamp is not None:
+            return self.known_timestamp
         return self.storage.resource_timestamp(self.name, self.parent_id)
 
     def validate_object_id(self, object_id: Any) -> None:

@@ -224,6 +224,23 @@ class StorageBase(abc.ABC):
     def get(self, resource_name: str, parent_id: str, object_id: str) -> dict:
         """Return the live object or raise :class:`ObjectNotFoundError`."""
 
+    def get_with_list_timestamp(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        list_resource_name: str,
+        list_parent_id: str,
+    ) -> tuple[dict, int]:
+        """:meth:`get` the object and, read no later, the
+        :meth:`resource_timestamp` of the list ``(list_resource_name,
+        list_parent_id)`` (typically the object's children: a parent
+        collection and its records). Raises :class:`ObjectNotFoundError`
+        when the object is missing. Backends may answer both in one round
+        trip; this default makes the two calls."""
+        obj = self.get(resource_name, parent_id, object_id)
+        return obj, self.resource_timestamp(list_resource_name, list_parent_id)
+
     @abc.abstractmethod
     def update(
         self,

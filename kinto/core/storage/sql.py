@@ -166,6 +166,13 @@ class SQLStorage(StorageBase):
             f"SELECT last_modified, {dialect.data_sql} FROM objects"  # noqa: S608
             " WHERE resource_name = :r AND parent_id = :p AND id = :id AND NOT deleted"
         )
+        self._get_with_list_timestamp_statement = fast.RawStatement(
+            f"SELECT last_modified, {dialect.data_sql},"  # noqa: S608
+            " (SELECT t.last_modified FROM timestamps AS t"
+            "  WHERE t.resource_name = :lr AND t.parent_id = :lp)"
+            " FROM objects"
+            " WHERE resource_name = :r AND parent_id = :p AND id = :id AND NOT deleted"
+        )
         # Fragments are constants of the dialect, values are bound.
         self._upsert_object = sa.text(
             "INSERT INTO objects (resource_name, parent_id, id, last_modified, deleted, data)"  # noqa: S608
@@ -301,6 +308,34 @@ class SQLStorage(StorageBase):
         if obj is None:
             raise ObjectNotFoundError(message=f"Object {object_id!r} not found")
         return obj
+
+    def get_with_list_timestamp(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        list_resource_name: str,
+        list_parent_id: str,
+    ) -> tuple[dict, int]:
+        # One statement, hence one snapshot: the object and the list's
+        # timestamp row (absent until the list's first write or read).
+        params = {
+            "r": resource_name,
+            "p": parent_id,
+            "id": object_id,
+            "lr": list_resource_name,
+            "lp": list_parent_id,
+        }
+        row = self.database.run(
+            lambda c: fast.fetch_one(c, self._get_with_list_timestamp_statement, params),
+            write=False,
+        )
+        if row is None:
+            raise ObjectNotFoundError(message=f"Object {object_id!r} not found")
+        obj = self._object(object_id, row[0], row[1])
+        if row[2] is None:
+            return obj, self.resource_timestamp(list_resource_name, list_parent_id)
+        return obj, row[2]
 
     def list_all(
         self,

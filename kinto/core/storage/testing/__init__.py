@@ -32,7 +32,13 @@ from kinto.core.storage.testing.queries import (
     SortingTests,
 )
 from kinto.core.storage.testing.timestamps import TimestampTests
-from kinto.core.storage.testing.writes import CreateTests, DeleteTests, GetTests, UpdateTests
+from kinto.core.storage.testing.writes import (
+    CreateTests,
+    DeleteTests,
+    GetTests,
+    GetWithListTimestampTests,
+    UpdateTests,
+)
 
 __all__ = ["BaseStorageTest", "StorageTest"]
 
@@ -40,6 +46,7 @@ __all__ = ["BaseStorageTest", "StorageTest"]
 class StorageTest(
     CreateTests,
     GetTests,
+    GetWithListTimestampTests,
     UpdateTests,
     DeleteTests,
     TimestampTests,

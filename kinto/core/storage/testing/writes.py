@@ -113,6 +113,45 @@ class GetTests(BaseStorageTest):
         assert storage.get(self.resource_name, self.parent_id, "a")["tags"] == ["x"]
 
 
+class GetWithListTimestampTests(BaseStorageTest):
+    """``get_with_list_timestamp``: the object and its children's list
+    timestamp, as ``get`` and ``resource_timestamp`` would give them."""
+
+    CHILDREN = "child"
+
+    def children_of(self, object_id: str) -> str:
+        return f"{self.parent_id}/{self.resource_name}s/{object_id}"
+
+    def read(self, storage, object_id: str) -> tuple[dict, int]:
+        return storage.get_with_list_timestamp(
+            self.resource_name,
+            self.parent_id,
+            object_id,
+            self.CHILDREN,
+            self.children_of(object_id),
+        )
+
+    def test_gives_the_object_and_the_timestamp_of_its_children(self, storage):
+        parent = self.create(storage, id="a", title="x")
+        child = storage.create(self.CHILDREN, self.children_of("a"), {"n": 1})
+        obj, timestamp = self.read(storage, "a")
+        assert obj == parent
+        assert timestamp == child["last_modified"]
+        assert timestamp == storage.resource_timestamp(self.CHILDREN, self.children_of("a"))
+
+    def test_timestamp_of_a_list_never_written_is_the_one_resource_timestamp_gives(self, storage):
+        self.create(storage, id="a")
+        _, timestamp = self.read(storage, "a")
+        assert timestamp == storage.resource_timestamp(self.CHILDREN, self.children_of("a"))
+
+    def test_missing_or_deleted_object_raises_not_found(self, storage):
+        self.create(storage, id="a")
+        storage.delete(self.resource_name, self.parent_id, "a")
+        for object_id in ("a", "unknown"):
+            with pytest.raises(ObjectNotFoundError):
+                self.read(storage, object_id)
+
+
 class UpdateTests(BaseStorageTest):
     def update(self, storage, object_id, obj, **kwargs):
         return storage.update(self.resource_name, self.parent_id, object_id, obj, **kwargs)
