@@ -26,7 +26,11 @@ their length. The rare bulk operations (:meth:`Permission.flush`,
 default ``BINARY``): a URI pattern is first narrowed to the index range of
 its literal prefix (the text before its first ``*``), then checked with an
 anchored regular expression (``~`` on PostgreSQL, ``REGEXP`` on SQLite,
-which SQLAlchemy's SQLite dialect registers). Every public method is one
+which SQLAlchemy's SQLite dialect registers); in
+:meth:`Permission.get_accessible_objects` the rows read for a pattern whose
+only ``*`` ends it are checked in Python instead (PostgreSQL spent more
+planning and running the expression than the whole answer cost otherwise).
+Every public method is one
 statement, i.e. one round trip, except :meth:`Permission.flush` and
 :meth:`Permission.replace_object_permissions` (two).
 
@@ -41,7 +45,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pyramid.exceptions import ConfigurationError
@@ -391,18 +395,21 @@ class Permission(PermissionBase):
         principals = list(principals)
         if not principals:
             return {}
+        selected = None
         if bound_permissions is None:
             statement, params = _ALL_ACCESSIBLE, {"principals": principals}
         else:
             bound = tuple((pattern, perm) for pattern, perm in bound_permissions)
             if not bound:
                 return {}
-            statement, constants = _accessible_statement(bound, with_children)
+            statement, constants, selected = _accessible_statement(bound, with_children)
             params = {**constants, "principals": principals}
 
         def work(conn: Connection) -> dict[str, set[str]]:
             result: dict[str, set[str]] = {}
             for object_id, permission in fast.fetch_all(conn, statement, params):
+                if selected is not None and not selected(object_id, permission):
+                    continue
                 perms = result.get(object_id)
                 if perms is None:
                     result[object_id] = {permission}
@@ -532,15 +539,19 @@ def _deletion_condition(pattern: str) -> ColumnElement[bool]:
 @functools.lru_cache(maxsize=256)
 def _accessible_statement(
     bound: tuple[BoundPermission, ...], with_children: bool
-) -> tuple[fast.RawStatement, dict[str, Any]]:
+) -> tuple[fast.RawStatement, dict[str, Any], Callable[[str, str], bool] | None]:
     """The query of :meth:`Permission.get_accessible_objects` for these
-    bound permissions and its parameters but ``principals``, bound at
-    execution. Cached: the same questions come back on every request.
+    bound permissions, its parameters but ``principals`` (bound at
+    execution), and the check its rows must pass, if any. Cached: the same
+    questions come back on every request.
 
     Exact URIs are grouped by permission into one ``object_id = ANY(...)``
-    each; a pattern reads the index range of its literal prefix, then
-    checks its regular expression (``~`` on PostgreSQL, ``REGEXP`` on
-    SQLite)."""
+    each; a pattern reads the index range of its literal prefix. A pattern
+    whose only ``*`` ends it (``/buckets/b/collections/c/records/*``, the
+    common question) is checked on the rows read, here: a regular
+    expression in the statement costs PostgreSQL more to plan and run than
+    the rows cost to check. Other patterns check their regular expression
+    in the statement (``~`` on PostgreSQL, ``REGEXP`` on SQLite)."""
     exact: dict[str, list[str]] = {}
     patterns: list[tuple[str, str]] = []
     for pattern, permission in bound:
@@ -550,13 +561,18 @@ def _accessible_statement(
             exact.setdefault(permission, []).append(pattern)
     params: dict[str, Any] = {}
     arms: list[str] = []
+    # What each arm selects, for the rows' check: (permission, URIs, regex).
+    selects: list[tuple[str, frozenset[str] | None, re.Pattern | None]] = []
+    checked_here = False
     for n, (permission, uris) in enumerate(exact.items()):
         params[f"p{n}"], params[f"u{n}"] = permission, uris
         arms.append(f"(permission = :p{n} AND object_id = ANY(:u{n}))")
+        selects.append((permission, frozenset(uris), None))
     for n, (pattern, permission) in enumerate(patterns):
         params[f"q{n}"] = permission
         conditions = [f"permission = :q{n}"]
         prefix = pattern.partition("*")[0]
+        ranged = False
         if prefix:
             params[f"from{n}"] = prefix
             conditions.append(f"object_id >= :from{n}")
@@ -564,9 +580,15 @@ def _accessible_statement(
             if upper is not None:
                 params[f"to{n}"] = upper
                 conditions.append(f"object_id < :to{n}")
-        params[f"re{n}"] = accessible_regex(pattern, with_children)
-        conditions.append(f"object_id {{regex}} :re{n}")
+                ranged = True
+        regex = accessible_regex(pattern, with_children)
+        if ranged and pattern == prefix + "*":
+            checked_here = True
+        else:
+            params[f"re{n}"] = regex
+            conditions.append(f"object_id {{regex}} :re{n}")
         arms.append(f"({' AND '.join(conditions)})")
+        selects.append((permission, None, re.compile(regex)))
     # Only fixed text is joined: every value is a bound parameter.
     template = (
         "SELECT object_id, permission FROM access_control_entries"  # noqa: S608
@@ -575,4 +597,17 @@ def _accessible_statement(
     statement = fast.RawStatement(
         template.format(regex="~"), sqlite=template.format(regex="REGEXP")
     )
-    return statement, params
+    if not checked_here:
+        return statement, params, None
+
+    def selected(object_id: str, permission: str) -> bool:
+        for arm_permission, uris, regex in selects:
+            if arm_permission != permission:
+                continue
+            if uris is not None and object_id in uris:
+                return True
+            if regex is not None and regex.match(object_id):
+                return True
+        return False
+
+    return statement, params, selected
