@@ -347,12 +347,17 @@ class SQLStorage(StorageBase):
         limit: int | None = None,
         include_deleted: bool = False,
     ) -> list[dict]:
-        if limit is not None and limit <= 0:
-            return []
-        rows = self._fetch(
-            resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted
+        return self._objects(
+            self._page_rows(
+                resource_name,
+                parent_id,
+                filters,
+                sorting,
+                pagination_rules,
+                limit,
+                include_deleted,
+            )
         )
-        return self._objects(rows)
 
     def list_all_json(
         self,
@@ -364,9 +369,7 @@ class SQLStorage(StorageBase):
         limit: int | None = None,
         include_deleted: bool = False,
     ) -> list[RawObject]:
-        if limit is not None and limit <= 0:
-            return []
-        rows = self._fetch(
+        rows = self._page_rows(
             resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted
         )
         # The data column holds every field but these two (see _split).
@@ -388,6 +391,14 @@ class SQLStorage(StorageBase):
     ) -> int:
         rows = self._fetch(resource_name, parent_id, filters, None, None, None, False, count=True)
         return rows[0][0]
+
+    def _page_rows(self, *query) -> Sequence[tuple]:
+        """``(id, last_modified, data)`` rows of a listing (none when its
+        ``limit``, the sixth argument, is zero or less)."""
+        limit = query[5]
+        if limit is not None and limit <= 0:
+            return []
+        return self._fetch(*query)
 
     def _fetch(self, *query, count: bool = False) -> Sequence[tuple]:
         """Rows of a listing (or counting) query: on the driver when its

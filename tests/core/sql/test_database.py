@@ -265,6 +265,17 @@ class TestPostgreSQLRecovery:
 
 
 class TestPoolLimits:
+    def one_connection_without_backlog(self, sqlite_url):
+        """A database whose pool has one connection and lets no thread wait."""
+        settings = {
+            "storage_url": sqlite_url,
+            "storage_pool_size": 1,
+            "storage_max_overflow": 0,
+            "storage_pool_timeout": 30,
+            "storage_max_backlog": 0,
+        }
+        return sql.get_database(settings, "storage_")
+
     def hold_the_only_connection(self, database):
         """Start a thread holding the pool's only connection; return the
         event that releases it and the thread."""
@@ -299,16 +310,7 @@ class TestPoolLimits:
         assert database.run(lambda c: 1, write=False) == 1
 
     def test_max_backlog_refuses_waiting_beyond_it_at_once(self, sqlite_url):
-        database = sql.get_database(
-            {
-                "storage_url": sqlite_url,
-                "storage_pool_size": 1,
-                "storage_max_overflow": 0,
-                "storage_pool_timeout": 30,
-                "storage_max_backlog": 0,
-            },
-            "storage_",
-        )
+        database = self.one_connection_without_backlog(sqlite_url)
         release, holder = self.hold_the_only_connection(database)
         try:
             with pytest.raises(BackendError, match="waiting"):
@@ -318,16 +320,7 @@ class TestPoolLimits:
             holder.join()
 
     def test_max_backlog_applies_to_the_connection_of_a_read_request(self, sqlite_url):
-        database = sql.get_database(
-            {
-                "storage_url": sqlite_url,
-                "storage_pool_size": 1,
-                "storage_max_overflow": 0,
-                "storage_pool_timeout": 30,
-                "storage_max_backlog": 0,
-            },
-            "storage_",
-        )
+        database = self.one_connection_without_backlog(sqlite_url)
         release, holder = self.hold_the_only_connection(database)
         try:
             # A read request without transaction (the application's GET).
