@@ -20,7 +20,6 @@ import json
 import multiprocessing
 import os
 import platform
-import secrets
 import selectors
 import shutil
 import subprocess
@@ -60,6 +59,9 @@ CACHE_BACKENDS = {
     "sqlite": "kinto.core.cache.sqlite",
     "redis": "kinto.core.cache.redis",
 }
+
+#: The bench server's ``userid_hmac_secret`` (a throwaway local server).
+USERID_HMAC_SECRET = "kinto-bench-userid-hmac-secret"
 
 LOGGING_INI = """
 [loggers]
@@ -180,7 +182,9 @@ def backend_settings(args, workdir: Path | None = None) -> dict:
 def write_ini(directory: Path, args) -> Path:
     settings = {
         **backend_settings(args, directory),
-        "kinto.userid_hmac_secret": secrets.token_hex(32),
+        # Fixed, so that the users are the same in every run and a run can
+        # delete the data an interrupted run left in a SQL database.
+        "kinto.userid_hmac_secret": USERID_HMAC_SECRET,
         "multiauth.policies": "basicauth",
         "kinto.bucket_create_principals": "system.Authenticated",
         "kinto.batch_max_requests": str(scenarios.BATCH_SIZE),
