@@ -276,7 +276,9 @@ class Permission(PermissionBase):
 
     def add_principal_to_ace(self, object_id: str, permission: str, principal: str) -> None:
         row = {"object_id": object_id, "permission": permission, "principal": principal}
-        self._write(_ADD_ACE, row)
+        # No answer is needed: sent with the next statement (e.g. the
+        # object's own INSERT) or the COMMIT on PostgreSQL.
+        self.database.run(lambda conn: fast.execute_later(conn, _ADD_ACE, row))
 
     def remove_principal_from_ace(self, object_id: str, permission: str, principal: str) -> None:
         row = {"object_id": object_id, "permission": permission, "principal": principal}

@@ -287,7 +287,11 @@ def _setup_postgresql(engine: Engine) -> None:
     statement, releases before ``COMMIT``, a transaction that sent nothing).
     ``COMMIT`` and ``ROLLBACK`` are sent only when the driver reports a
     transaction open. A batch of N writing subrequests thus saves 2N round
-    trips, a read request its ``BEGIN`` and ``ROLLBACK``."""
+    trips, a read request its ``BEGIN`` and ``ROLLBACK``. Writes whose
+    outcome nobody reads (:func:`send_later`, e.g. the creator's ACE of a
+    new object) wait in the same queue: sent in front of the next statement,
+    or with the ``COMMIT`` (``...;INSERT ...;COMMIT``), dropped by a
+    rollback or with their savepoint."""
     dialect = engine.dialect
     preparer = dialect.identifier_preparer
 
@@ -343,15 +347,20 @@ def _setup_postgresql(engine: Engine) -> None:
     def end(verb: str):
         def do_end(dbapi_connection) -> None:
             # A pooled connection (PoolProxiedConnection) or a raw one.
+            pending = None
             raw = getattr(dbapi_connection, "dbapi_connection", None)
             if raw is None:
                 raw = dbapi_connection
             else:
                 with contextlib.suppress(NotImplementedError):  # ad hoc, at first connect
-                    dbapi_connection.info.pop(PENDING, None)
+                    pending = dbapi_connection.info.pop(PENDING, None)
             if raw.closed:
                 raw.rollback()  # raises the driver's "connection already closed"
             status = raw.info.transaction_status
+            if verb == "COMMIT" and pending and status != _INERROR and _has_writes(pending):
+                # Writes sent later (send_later) go with the COMMIT.
+                _send_and_commit(raw, pending)
+                return
             if status == _IDLE:
                 return
             if status == _INERROR and verb == "COMMIT":
@@ -372,6 +381,43 @@ def _setup_postgresql(engine: Engine) -> None:
     dialect.do_savepoint = do_savepoint
     dialect.do_release_savepoint = do_release_savepoint
     dialect.do_rollback_to_savepoint = do_rollback_to_savepoint
+
+
+_CONTROL = ("BEGIN", "SAVEPOINT ", "RELEASE ")
+
+
+def _has_writes(pending: list[str]) -> bool:
+    return any(not statement.startswith(_CONTROL) for statement in pending)
+
+
+def _send_and_commit(raw, pending: list[str]) -> None:
+    """Send the pending statements and ``COMMIT`` in one round trip; on
+    failure roll back what the transaction did and raise."""
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute(";".join([*pending, "COMMIT"]))
+    except Exception:
+        if not raw.closed and raw.info.transaction_status != _IDLE:
+            with raw.cursor() as cursor:
+                cursor.execute("ROLLBACK")
+        raise
+
+
+def send_later(connection, statement: str) -> bool:
+    """Queue ``statement`` (SQL text, values included) to be sent in front
+    of the next statement of ``connection`` or with its ``COMMIT``, like the
+    pending transaction control statements (PostgreSQL only; see
+    :func:`_setup_postgresql`). A rollback, or the rollback of a savepoint
+    taken before it, drops it unsent, as the database would have undone it.
+    Returns False (nothing queued) when ``connection`` has no transaction
+    begun on this engine's terms."""
+    statements = connection.connection.info.get(PENDING)
+    if statements is None or connection.get_execution_options().get(BEGIN_OPTION) == (
+        NO_TRANSACTION
+    ):
+        return False
+    statements.append(statement)
+    return True
 
 
 #: ``psycopg2.extensions.TRANSACTION_STATUS_IDLE``: no transaction open.

@@ -125,6 +125,27 @@ def execute(connection: Connection, statement: RawStatement, params: Mapping[str
     return _run(connection, statement, params, _row_count)
 
 
+def execute_later(
+    connection: Connection, statement: RawStatement, params: Mapping[str, Any]
+) -> None:
+    """Run ``statement``, a write whose outcome nobody reads (no row count;
+    an error would fail the transaction later, at its next statement or
+    its commit), with the next round trip of ``connection`` on PostgreSQL
+    (:func:`kinto.core.sql.engines.send_later`): one round trip fewer. At
+    once elsewhere (SQLite has no round trips to save) and outside a write
+    transaction."""
+    dialect = connection.dialect
+    if dialect.name == engines.POSTGRESQL:
+        raw = connection.connection.dbapi_connection
+        with raw.cursor() as cursor:
+            text = cursor.mogrify(
+                statement.render(dialect.name), statement.bind(dialect.name, params)
+            )
+        if engines.send_later(connection, text.decode("utf-8")):
+            return
+    execute(connection, statement, params)
+
+
 def _all_rows(cursor) -> list[tuple]:
     return cursor.fetchall()
 

@@ -6,7 +6,7 @@ import sqlalchemy
 
 from kinto.core import sql
 from kinto.core.sql import fast
-from kinto.core.storage import BackendError
+from kinto.core.storage import BackendError, IntegrityError
 from tests.core.sql.test_database import current_request, in_transaction, insert, names
 from tests.sql_support import backend_pid, captured_statements, kill_backend
 
@@ -92,3 +92,60 @@ def test_engine_errors_do_not_show_statement_parameters(database):
     with pytest.raises(sqlalchemy.exc.SQLAlchemyError) as raised:
         database.run(lambda c: c.execute(statement, {"name": SECRET}), write=False)
     assert SECRET not in str(raised.value)
+
+
+# Writes sent later (execute_later): with the next round trip on PostgreSQL.
+
+LATER = fast.RawStatement("INSERT INTO items (name) VALUES (:name)")
+
+
+def later(name):
+    return lambda c: fast.execute_later(c, LATER, {"name": name})
+
+
+def test_a_write_sent_later_rides_with_the_next_statement(database):
+    with current_request(method="POST") as request, request.tm:
+        with captured_statements(database.engine) as seen:
+            database.run(later("a"))
+            rows = database.run(lambda c: fast.fetch_all(c, EVERY, {}), write=False)
+    assert rows == [("a",)]
+    if database.dialect == "postgresql":
+        assert len(seen) == 1
+        assert "INSERT INTO items" in seen[0] and seen[0].endswith("ORDER BY name")
+    assert names(database) == ["a"]
+
+
+def test_a_write_sent_later_is_committed_with_the_commit(database):
+    with current_request(method="POST") as request, request.tm:
+        database.run(later("it's 100%"))
+    assert names(database) == ["it's 100%"]
+
+
+def test_a_write_sent_later_is_dropped_by_an_abort(database):
+    with current_request(method="POST") as request:
+        request.tm.begin()
+        database.run(later("a"))
+        request.tm.abort()
+    assert names(database) == []
+
+
+def test_a_write_sent_later_is_dropped_with_its_savepoint(database):
+    with current_request(method="POST") as request, request.tm:
+        database.run(insert("a"))
+        savepoint = request.tm.savepoint()
+        database.run(later("b"))
+        savepoint.rollback()
+        database.run(later("c"))
+    assert names(database) == ["a", "c"]
+
+
+def test_a_failing_write_sent_later_fails_the_commit(database):
+    database.run(insert("a"))
+    with current_request(method="POST") as request, pytest.raises(IntegrityError), request.tm:
+        database.run(later("a"))  # duplicate key: found at the commit on PostgreSQL
+    assert names(database) == ["a"]
+
+
+def test_a_write_sent_later_outside_requests_is_committed_at_once(database):
+    database.run(later("a"))
+    assert names(database) == ["a"]
