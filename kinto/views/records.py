@@ -65,6 +65,28 @@ class Record(Resource):
                 memo.remember_object(uri, self._collection)
         return self._collection
 
+    def read_parent_with_page(self, page: dict) -> tuple[bool, list | None]:
+        """The collection, the records list timestamp and a page of records
+        in one round trip on SQL backends (outside batches, whose memo may
+        hold the collection already)."""
+        if self._collection is not None or batch_memo.current(self.request) is not None:
+            return False, None
+        if self.request.method not in SAFE_METHODS:
+            return False, None
+        collection_id = self.matchdict["collection_id"]
+        try:
+            self._collection, self.known_timestamp, objects = self.storage.get_with_list_page(
+                "collection",
+                f"/buckets/{self.matchdict['bucket_id']}",
+                collection_id,
+                self.name,
+                self.parent_id,
+                **page,
+            )
+        except ObjectNotFoundError:
+            raise schemas.missing_parent(collection_id, "collection") from None
+        return True, objects
+
     def check_parent_exists(self) -> None:
         self.collection  # noqa: B018 (raises when missing)
 

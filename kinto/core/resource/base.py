@@ -125,6 +125,15 @@ class ResourceBase:
     #: see ``Storage.get_with_list_timestamp``); None otherwise.
     known_timestamp: int | None = None
 
+    def read_parent_with_page(self, page: dict) -> tuple[bool, list | None]:
+        """Read the parent object, the list timestamp (for :meth:`timestamp`)
+        and the page that the listing arguments ``page`` select, together
+        (see ``Storage.get_with_list_page``), in a request that writes
+        nothing: ``(True, the page as Storage.list_all_json answers)``.
+        ``(False, None)`` when the resource does not (the default): the
+        parent and the page are then read apart."""
+        return False, None
+
     def timestamp(self) -> int:
         """Current timestamp of the list."""
         if self.known_timestamp is not None:

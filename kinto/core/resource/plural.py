@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from orjson import Fragment
+from pyramid import httpexceptions
 
 from kinto.core import errors, events, jsonutil, utils
 from kinto.core.events import ACTIONS
@@ -49,25 +50,58 @@ class PluralViews:
     def list_query(self) -> querystring.ListQuery:
         return querystring.parse_list_query(self.request.GET, self.known_fields)
 
-    def fetch_page(self, query, ids, limit, include_deleted, rules, as_json=False):
-        """One page of objects (``limit + 1`` asked to know if more exist);
-        with ``as_json``, as the storage's
-        :class:`~kinto.core.storage.RawObject` (``None`` when it has none)."""
+    def page_arguments(self, query, ids, limit, include_deleted, rules) -> dict:
+        """The storage's listing arguments of one page (``limit + 1`` asked
+        to know if more exist), ``ids`` (not empty) restricting it."""
+        filters = query.filters
         if ids is not None:
-            if not ids:
-                return []
-            filters = [*query.filters, Filter(self.storage.id_field, ids, COMPARISON.IN)]
-        else:
-            filters = query.filters
+            filters = [*filters, Filter(self.storage.id_field, ids, COMPARISON.IN)]
+        return {
+            "filters": filters,
+            "sorting": query.sorting,
+            "pagination_rules": rules,
+            "limit": limit + 1,
+            "include_deleted": include_deleted,
+        }
+
+    def fetch_page(self, query, ids, limit, include_deleted, rules, as_json=False):
+        """One page of objects (see :meth:`page_arguments`); with
+        ``as_json``, as the storage's :class:`~kinto.core.storage.RawObject`
+        (``None`` when it has none)."""
+        if ids is not None and not ids:
+            return []
         list_all = self.storage.list_all_json if as_json else self.storage.list_all
         return list_all(
             self.name,
             self.parent_id,
-            filters=filters,
-            sorting=query.sorting,
-            pagination_rules=rules,
-            limit=limit + 1,
-            include_deleted=include_deleted,
+            **self.page_arguments(query, ids, limit, include_deleted, rules),
+        )
+
+    def paging(self, query) -> tuple[list | None, int]:
+        """``(pagination rules, offset)`` of the page ``_token`` asks for
+        (400 when it is invalid)."""
+        if not query.token:
+            return None, 0
+        token = pagination.decode_token(query.token)
+        return pagination.pagination_rules(query.sorting, token.last_object), token.offset
+
+    def prefetch_page(self, query, conditions, ids, limit, as_json: bool) -> tuple[bool, list]:
+        """``(True, page)`` when the page of a plain ``GET`` was read
+        together with the parent object (:meth:`read_parent_with_page`;
+        ``page`` is None if the storage holds no JSON text), else ``(False,
+        None)``: then the page is read after the preconditions are checked,
+        as usual. Only where nothing can answer before the page is read (no
+        precondition header, a valid token)."""
+        if not as_json or self.request.method != "GET" or ids == []:
+            return False, None
+        if conditions.if_match is not None or conditions.if_none_match is not None:
+            return False, None
+        try:
+            rules, _ = self.paging(query)
+        except httpexceptions.HTTPBadRequest:
+            return False, None  # answered in its usual place
+        return self.read_parent_with_page(
+            self.page_arguments(query, ids, limit, query.include_deleted, rules)
         )
 
     def set_next_page(self, query, last: dict, limit: int, offset: int) -> str:
@@ -85,6 +119,10 @@ class PluralViews:
         query = self.list_query()
         conditions = preconditions.parse(request)
         ids = self.plural_access("read")
+        # Nothing looks into the objects: sent as the storage holds them.
+        as_json = not query.fields and not events.is_listened(request.registry, ACTIONS.READ)
+        limit = self.effective_limit(query.limit)
+        prefetched, page = self.prefetch_page(query, conditions, ids, limit, as_json)
         self.check_parent_exists()
         timestamp = self.timestamp()
         self.check_preconditions(conditions, Kind.READ, timestamp)
@@ -100,15 +138,12 @@ class PluralViews:
             response.headers["Total-Objects"] = response.headers["Total-Records"] = str(total)
             return self.respond(None, timestamp)
 
-        limit = self.effective_limit(query.limit)
-        rules, offset = None, 0
-        if query.token:
-            token = pagination.decode_token(query.token)
-            rules = pagination.pagination_rules(query.sorting, token.last_object)
-            offset = token.offset
-        if not query.fields and not events.is_listened(request.registry, ACTIONS.READ):
-            # Nothing looks into the objects: sent as the storage holds them.
-            page = self.fetch_page(query, ids, limit, query.include_deleted, rules, as_json=True)
+        rules, offset = self.paging(query)
+        if as_json:
+            if not prefetched:
+                page = self.fetch_page(
+                    query, ids, limit, query.include_deleted, rules, as_json=True
+                )
             if page is not None:
                 if len(page) > limit:
                     del page[limit:]

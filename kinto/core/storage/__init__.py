@@ -241,6 +241,26 @@ class StorageBase(abc.ABC):
         obj = self.get(resource_name, parent_id, object_id)
         return obj, self.resource_timestamp(list_resource_name, list_parent_id)
 
+    def get_with_list_page(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        list_resource_name: str,
+        list_parent_id: str,
+        **page: Any,
+    ) -> tuple[dict, int, list[RawObject] | None]:
+        """:meth:`get_with_list_timestamp`, and what
+        :meth:`list_all_json` answers for that list with the keyword
+        arguments ``page`` (``filters``, ``sorting``...), read no earlier
+        than the timestamp. Raises :class:`ObjectNotFoundError` when the
+        object is missing. Backends may read the three in one round trip
+        (then in one snapshot); this default makes the calls in turn."""
+        obj, timestamp = self.get_with_list_timestamp(
+            resource_name, parent_id, object_id, list_resource_name, list_parent_id
+        )
+        return obj, timestamp, self.list_all_json(list_resource_name, list_parent_id, **page)
+
     @abc.abstractmethod
     def update(
         self,

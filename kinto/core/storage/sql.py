@@ -55,7 +55,7 @@ from kinto.core.storage import (
     UnicityError,
 )
 from kinto.core.storage.generators import UUID4
-from kinto.core.storage.sql_queries import QueryBuilder, objects
+from kinto.core.storage.sql_queries import QueryBuilder, objects, remember
 
 TOMBSTONE_DATA = '{"deleted":true}'
 
@@ -173,6 +173,16 @@ class SQLStorage(StorageBase):
             " FROM objects"
             " WHERE resource_name = :r AND parent_id = :p AND id = :id AND NOT deleted"
         )
+        # The same row, as the first part of get_with_list_page's statements
+        # (a page's parameters may be named r, p...).
+        self._parent_row_sql = (
+            f"SELECT 0, NULL, last_modified, {dialect.data_sql},"  # noqa: S608
+            " (SELECT t.last_modified FROM timestamps AS t"
+            "  WHERE t.resource_name = :parent_lr AND t.parent_id = :parent_lp)"
+            " FROM objects WHERE resource_name = :parent_r AND parent_id = :parent_p"
+            " AND id = :parent_id AND NOT deleted"
+        )
+        self._with_parent_statements: dict[str, fast.RawStatement] = {}
         # Fragments are constants of the dialect, values are bound.
         self._upsert_object = sa.text(
             "INSERT INTO objects (resource_name, parent_id, id, last_modified, deleted, data)"  # noqa: S608
@@ -337,6 +347,64 @@ class SQLStorage(StorageBase):
             return obj, self.resource_timestamp(list_resource_name, list_parent_id)
         return obj, row[2]
 
+    def get_with_list_page(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        list_resource_name: str,
+        list_parent_id: str,
+        **page: Any,
+    ) -> tuple[dict, int, list[RawObject] | None]:
+        query = (
+            list_resource_name,
+            list_parent_id,
+            page.get("filters"),
+            page.get("sorting"),
+            page.get("pagination_rules"),
+            page.get("limit"),
+            page.get("include_deleted", False),
+        )
+        limit = query[5]
+        prepared = None if limit is not None and limit <= 0 else self.queries.prepared(*query)
+        if prepared is None:
+            return super().get_with_list_page(
+                resource_name, parent_id, object_id, list_resource_name, list_parent_id, **page
+            )
+        # One statement, hence one snapshot: the parent's row (kind 0) and
+        # the page's rows (kind 1, in the page's order).
+        page_statement, params = prepared
+        statement = self._with_parent_statements.get(page_statement.text)
+        if statement is None:
+            page_sql = f"SELECT 1, page.*, NULL FROM ({page_statement.text}) AS page"  # noqa: S608
+            statement = fast.RawStatement(
+                f"{self._parent_row_sql} UNION ALL {page_sql}", arrays=page_statement.arrays
+            )
+            remember(self._with_parent_statements, page_statement.text, statement)
+        params = {
+            **params,
+            "parent_r": resource_name,
+            "parent_p": parent_id,
+            "parent_id": object_id,
+            "parent_lr": list_resource_name,
+            "parent_lp": list_parent_id,
+        }
+        rows = self.database.run(lambda c: fast.fetch_all(c, statement, params), write=False)
+        parent = None
+        page_rows = []
+        for kind, *columns in rows:
+            if kind == 0:
+                parent = columns
+            else:
+                page_rows.append(columns[:3])
+        if parent is None:
+            raise ObjectNotFoundError(message=f"Object {object_id!r} not found")
+        obj = self._object(object_id, parent[1], parent[2])
+        timestamp = parent[3]
+        if timestamp is None:
+            timestamp = self.resource_timestamp(list_resource_name, list_parent_id)
+        return obj, timestamp, self._raw_objects(page_rows)
+
     def list_all(
         self,
         resource_name: str,
@@ -372,6 +440,10 @@ class SQLStorage(StorageBase):
         rows = self._page_rows(
             resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted
         )
+        return self._raw_objects(rows)
+
+    def _raw_objects(self, rows: Iterable[Sequence]) -> list[RawObject]:
+        """:class:`RawObject` of ``(id, last_modified, data)`` rows."""
         # The data column holds every field but these two (see _split).
         id_key = orjson.dumps(self.id_field).decode()
         modified_key = orjson.dumps(self.modified_field).decode()

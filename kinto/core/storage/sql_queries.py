@@ -264,7 +264,7 @@ class QueryBuilder:
         statement = self._cache.get(key)
         if statement is None:
             statement = self._build_planned(key, filters, rules, sorting, limit, count, columns)
-            _remember(self._cache, key, statement)
+            remember(self._cache, key, statement)
         return statement, params
 
     def prepared(
@@ -302,7 +302,7 @@ class QueryBuilder:
                 if not bind.required
             }
             prepared = Prepared(text, defaults)
-            _remember(self._prepared, key, prepared)
+            remember(self._prepared, key, prepared)
         return prepared, prepared.params(params)
 
     def _plan(self, resource_name, parent_id, filters, sorting, rules, limit, include_deleted):
@@ -481,7 +481,8 @@ def _param_type(value: Any) -> Any:
     return None
 
 
-def _remember(cache: dict, key: tuple, value: Any) -> None:
+def remember(cache: dict, key: Any, value: Any) -> None:
+    """Keep ``value`` under ``key`` in a cache of statements, emptied when full."""
     if len(cache) >= _CACHE_SIZE:
         cache.clear()
     cache[key] = value

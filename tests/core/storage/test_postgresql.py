@@ -73,6 +73,26 @@ class TestRoundTrips:
         count(lambda: storage.resource_timestamp("record", "/p"))
         count(lambda: storage.delete("record", "/p", obj["id"]))
 
+    def test_parent_list_timestamp_and_page_are_one_statement(self, storage, statements):
+        storage.create("collection", "/buckets/b", {"id": "c"})
+        for rank in range(3):
+            storage.create("record", "/buckets/b/collections/c", {"rank": rank})
+        statements.clear()
+        parent, timestamp, page = storage.get_with_list_page(
+            "collection",
+            "/buckets/b",
+            "c",
+            "record",
+            "/buckets/b/collections/c",
+            filters=[Filter("rank", 0, COMPARISON.GT)],
+            sorting=[Sort("rank", -1)],
+            limit=10,
+        )
+        assert len(statements) == 1, statements
+        assert parent["id"] == "c"
+        assert timestamp == storage.resource_timestamp("record", "/buckets/b/collections/c")
+        assert [obj.load()["rank"] for obj in page] == [2, 1]
+
     def test_writes_with_a_forced_timestamp_take_three_statements(self, storage, statements):
         obj = storage.create("record", "/p", {})
         statements.clear()

@@ -26,6 +26,7 @@ from kinto.core.storage.testing.deletion import DeleteAllTests, PurgeTests
 from kinto.core.storage.testing.queries import (
     CountTests,
     FilterTests,
+    GetWithListPageTests,
     JSONListTests,
     ListTests,
     PaginationTests,
@@ -52,6 +53,7 @@ class StorageTest(
     TimestampTests,
     ListTests,
     JSONListTests,
+    GetWithListPageTests,
     CountTests,
     FilterTests,
     SortingTests,

@@ -10,6 +10,7 @@ from kinto.core import jsonutil
 from kinto.core.storage import (
     MISSING,
     Filter,
+    ObjectNotFoundError,
     Sort,
 )
 from kinto.core.storage.testing.base import (
@@ -154,6 +155,67 @@ class JSONListTests(BaseStorageTest):
         assert raw in (None, [])
         self.create(storage, id="a")
         assert storage.list_all_json(self.resource_name, self.parent_id, limit=0) in (None, [])
+
+
+class GetWithListPageTests(BaseStorageTest):
+    """``get_with_list_page``: the parent object and its list timestamp as
+    ``get_with_list_timestamp`` gives them, and the page exactly as
+    ``list_all_json`` gives it."""
+
+    PARENT = ("parent", "/parents", "p")
+
+    def read_with_page(self, storage, **page) -> tuple[dict, int, list | None]:
+        return storage.get_with_list_page(*self.PARENT, self.resource_name, self.parent_id, **page)
+
+    def assert_same_page(self, storage, **page) -> None:
+        parent, timestamp, raw = self.read_with_page(storage, **page)
+        expected_parent, expected_timestamp = storage.get_with_list_timestamp(
+            *self.PARENT, self.resource_name, self.parent_id
+        )
+        assert (parent, timestamp) == (expected_parent, expected_timestamp)
+        expected = storage.list_all_json(self.resource_name, self.parent_id, **page)
+        if raw is None or expected is None:
+            assert raw is None and expected is None
+        else:
+            assert raw == expected
+
+    def fill(self, storage) -> None:
+        storage.create(*self.PARENT[:2], {"id": self.PARENT[2], "title": "the parent"})
+        for index in range(12):
+            self.create(storage, id=f"o{index:02}", n=index % 5, tag=f"t{index % 3}")
+        storage.delete(self.resource_name, self.parent_id, "o03")
+
+    def test_gives_the_parent_its_list_timestamp_and_the_page(self, storage):
+        self.fill(storage)
+        self.assert_same_page(storage)
+        self.assert_same_page(storage, limit=4)
+
+    def test_page_keeps_filters_sorts_rules_and_tombstones(self, storage):
+        self.fill(storage)
+        self.assert_same_page(storage, sorting=[Sort("n", -1), Sort("id", 1)], limit=7)
+        self.assert_same_page(storage, filters=[Filter("tag", "t1", EQ)], sorting=[Sort("n", 1)])
+        self.assert_same_page(storage, filters=[Filter("id", ["o01", "o05", "o09"], IN)])
+        self.assert_same_page(
+            storage,
+            sorting=[Sort("last_modified", -1)],
+            pagination_rules=[[Filter("n", 3, LT)], [Filter("n", 4, EQ)]],
+            include_deleted=True,
+            limit=5,
+        )
+
+    def test_page_of_an_empty_list_or_of_no_object_is_empty_or_none(self, storage):
+        storage.create(*self.PARENT[:2], {"id": self.PARENT[2]})
+        assert self.read_with_page(storage)[2] in (None, [])
+        self.create(storage, id="a")
+        assert self.read_with_page(storage, limit=0)[2] in (None, [])
+
+    def test_missing_or_deleted_parent_raises_not_found(self, storage):
+        self.fill(storage)
+        with pytest.raises(ObjectNotFoundError):
+            storage.get_with_list_page("parent", "/parents", "unknown", self.resource_name, "/x")
+        storage.delete(*self.PARENT)
+        with pytest.raises(ObjectNotFoundError):
+            self.read_with_page(storage)
 
 
 class CountTests(BaseStorageTest):
