@@ -190,15 +190,17 @@ class PluralViews:
         # A new object: every permission is given, the stored ACL is not needed.
         changes = patch.replace_permissions(self.permissions, envelope.permissions or {})
         acl = None
+        generate = None
         if object_id is None:
             # The id is chosen here so that the ACL is written before the
             # object: a write of the list holds the list's lock until the
             # transaction ends, so it comes last (a generated id has no ACE).
             object_id = self.options.id_generator()
-            new = {**new, self.storage.id_field: object_id}
             acl = self.store_permissions(self.object_uri(object_id), changes, fresh=True)
+            # The storage applies it as a generated id (known to be new).
+            generate = lambda: object_id  # noqa: E731
         try:
-            obj = self.storage.create(self.name, self.parent_id, new)
+            obj = self.storage.create(self.name, self.parent_id, new, id_generator=generate)
         except UnicityError as e:
             if acl is not None:
                 raise  # a generated id taken: 409, the transaction is aborted

@@ -54,7 +54,7 @@ The whole API a backend needs::
 """
 
 from kinto.core.sql.database import Database, dispose_all, get_backend_database, get_database
-from kinto.core.sql.engines import POSTGRESQL, SQLITE
+from kinto.core.sql.engines import POSTGRESQL, SQLITE, held_lists
 from kinto.core.sql.migrations import SchemaError, schema_check_skipped
 
 __all__ = [
@@ -65,5 +65,6 @@ __all__ = [
     "dispose_all",
     "get_backend_database",
     "get_database",
+    "held_lists",
     "schema_check_skipped",
 ]

@@ -273,6 +273,9 @@ def _setup_sqlite(engine: Engine) -> None:
 #: Key of the connection ``info`` holding the transaction control
 #: statements not sent yet (see :func:`_setup_postgresql`).
 PENDING = "kinto_pending"
+#: Key of the connection ``info`` holding the lists the open transaction
+#: holds locked (see :func:`held_lists`).
+HELD = "kinto_held_lists"
 
 
 def _setup_postgresql(engine: Engine) -> None:
@@ -308,11 +311,17 @@ def _setup_postgresql(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection) -> None:
         begin = connection.get_execution_options().get(BEGIN_OPTION) != NO_TRANSACTION
-        connection.connection.info[PENDING] = ["BEGIN"] if begin else []
+        info = connection.connection.info
+        info[PENDING] = ["BEGIN"] if begin else []
+        info[HELD] = {} if begin else None
 
     @event.listens_for(engine, "before_cursor_execute", retval=True)
     def before_execute(connection, cursor, statement, parameters, context, executemany):
-        statements = connection.connection.info.get(PENDING)
+        info = connection.connection.info
+        held = info.get(HELD)
+        if held:
+            held.clear()
+        statements = info.get(PENDING)
         if statements:
             prefix = ";".join(statements)
             statements.clear()
@@ -334,6 +343,9 @@ def _setup_postgresql(engine: Engine) -> None:
             statements.append(f"RELEASE {created}")
 
     def do_rollback_to_savepoint(connection, name: str) -> None:
+        held = connection.connection.info.get(HELD)
+        if held:
+            held.clear()  # a lock taken inside the savepoint is released
         statements = pending(connection)
         created = f"SAVEPOINT {savepoint_name(name)}"
         if created in statements:
@@ -354,6 +366,7 @@ def _setup_postgresql(engine: Engine) -> None:
             else:
                 with contextlib.suppress(NotImplementedError):  # ad hoc, at first connect
                     pending = dbapi_connection.info.pop(PENDING, None)
+                    dbapi_connection.info.pop(HELD, None)
             if raw.closed:
                 raw.rollback()  # raises the driver's "connection already closed"
             status = raw.info.transaction_status
@@ -418,6 +431,21 @@ def send_later(connection, statement: str) -> bool:
         return False
     statements.append(statement)
     return True
+
+
+def held_lists(connection) -> dict[tuple[str, str], int] | None:
+    """Lists whose timestamp row the open transaction of ``connection``
+    holds locked, for the storage to fill: ``{(resource_name, parent_id):
+    the list timestamp it wrote last}`` (PostgreSQL only; None outside a
+    transaction begun on this engine's terms). Emptied whenever a statement
+    is sent (the writer records again what its statement wrote), when a
+    savepoint is rolled back (which may release a lock taken inside it) and
+    at the end of the transaction; so an entry is only ever what the last
+    statement sent left, plus the writes queued since (:func:`send_later`),
+    which the writer records."""
+    if connection.get_execution_options().get(BEGIN_OPTION) == NO_TRANSACTION:
+        return None
+    return connection.connection.info.get(HELD)
 
 
 #: ``psycopg2.extensions.TRANSACTION_STATUS_IDLE``: no transaction open.

@@ -42,6 +42,7 @@ from kinto.core.storage import (
 )
 from kinto.core.storage.sql import TOMBSTONE_DATA, Dialect, SQLStorage, dumps
 from kinto.core.storage.sql_queries import SEQUENCES, like_escape, objects
+from kinto.core.utils import msec_time
 
 NOW = "FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT"
 
@@ -217,12 +218,27 @@ class Storage(SQLStorage):
 
     # One-statement writes (see the module docstring).
 
-    def _create(self, connection, resource_name, parent_id, object_id, data, forced) -> int:
+    def _create(
+        self, connection, resource_name, parent_id, object_id, data, forced, generated=False
+    ) -> int:
         if forced is not None:
             return super()._create(connection, resource_name, parent_id, object_id, data, forced)
         key = {"r": resource_name, "p": parent_id, "id": object_id, "data": data}
+        held = sql.held_lists(connection)
+        if held is not None:
+            last = held.get((resource_name, parent_id))
+            if generated and last is not None:
+                # The transaction holds the list's lock: nobody else can
+                # write in it before the commit, the next timestamp is
+                # known here and the write needs no answer (see _APPEND).
+                stamp = max(msec_time(), last + 1)
+                fast.execute_later(connection, _APPEND, {**key, "ts": stamp})
+                held[(resource_name, parent_id)] = stamp
+                return stamp
         row = fast.fetch_one(connection, _CREATE, key)
         if row is not None and row[1] is None:
+            if held is not None:
+                held[(resource_name, parent_id)] = row[0]
             return row[0]
         if row is not None:
             existing = self._object(object_id, row[0], row[1])
@@ -336,6 +352,21 @@ _CREATE = fast.RawStatement(
 SELECT last_modified, NULL FROM created
 UNION ALL
 SELECT last_modified, data FROM existing"""  # noqa: S608
+)
+
+# A creation in a list whose lock the transaction holds, queued with the
+# next round trip (fast.execute_later), its timestamp chosen by the writer.
+# Should the list timestamp not be below it, or the (generated) id be taken,
+# the statement fails (a NULL timestamp, a duplicate key), and so does the
+# transaction: never an object out of order, never a creation unnoticed.
+_APPEND = fast.RawStatement(
+    """WITH stamp AS (
+    UPDATE timestamps SET last_modified = :ts
+    WHERE resource_name = :r AND parent_id = :p AND last_modified < :ts
+    RETURNING last_modified
+)
+INSERT INTO objects (resource_name, parent_id, id, last_modified, deleted, data)
+VALUES (:r, :p, :id, (SELECT last_modified FROM stamp), FALSE, CAST(:data AS JSONB))"""
 )
 
 _UPSERT = fast.RawStatement(

@@ -497,17 +497,24 @@ class SQLStorage(StorageBase):
         id_generator: Callable[[], str] | None = None,
     ) -> dict:
         object_id = obj.get(self.id_field)
-        if object_id is None:
+        generated = object_id is None
+        if generated:
             object_id = (id_generator or self._default_generator)()
         data = self._split(obj)
         forced = _forced_timestamp(obj.get(self.modified_field))
 
         def work(connection: Connection) -> int:
-            return self._create(connection, resource_name, parent_id, object_id, data, forced)
+            return self._create(
+                connection, resource_name, parent_id, object_id, data, forced, generated
+            )
 
         return self._object(object_id, self.database.run(work), data)
 
-    def _create(self, connection, resource_name, parent_id, object_id, data, forced) -> int:
+    def _create(
+        self, connection, resource_name, parent_id, object_id, data, forced, generated=False
+    ) -> int:
+        """Write the new object; return its timestamp. ``generated``: its id
+        was just generated (by ``create``'s id generator)."""
         current, now, existing = self.lock_and_read(
             connection, resource_name, parent_id, object_id
         )

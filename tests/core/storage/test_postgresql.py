@@ -8,8 +8,17 @@ from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 
 from kinto.core import sql
-from kinto.core.storage import COMPARISON, Filter, ModifiedMeanwhileError, Sort, postgresql
+from kinto.core.storage import (
+    COMPARISON,
+    Filter,
+    IntegrityError,
+    ModifiedMeanwhileError,
+    Sort,
+    postgresql,
+)
 from kinto.core.storage.testing import StorageTest
+from kinto.core.utils import msec_time
+from tests.core.sql.test_database import current_request
 from tests.sql_support import (
     captured_statements,
     postgresql_url,  # noqa: F401
@@ -254,3 +263,81 @@ class TestSeveralProcesses:
         assert [won for _, won in outcomes].count(True) == 1
         listed = storage.list_all("record", "/processes", sorting=[Sort("last_modified", 1)])
         assert storage.resource_timestamp("record", "/processes") == listed[-1]["last_modified"]
+
+
+class TestCreationsUnderAHeldLock:
+    """In a transaction that holds a list's lock (after its first write
+    there), creations with a generated id in that list are queued with the
+    next round trip, their timestamps chosen by the writer."""
+
+    LIST = ("record", "/buckets/b/collections/c")
+
+    def create(self, storage, **fields):
+        return storage.create(*self.LIST, fields)
+
+    def test_later_creations_send_nothing_until_the_commit(self, storage, statements):
+        with current_request() as request, request.tm:
+            first = self.create(storage, n=0)
+            statements.clear()
+            later = [self.create(storage, n=i) for i in range(1, 5)]
+            assert statements == []
+        stamps = [obj["last_modified"] for obj in [first, *later]]
+        assert stamps == sorted(set(stamps))
+        listed = storage.list_all(*self.LIST, sorting=[Sort("last_modified", 1)])
+        assert listed == [first, *later]
+        assert storage.resource_timestamp(*self.LIST) == stamps[-1]
+
+    def test_a_chosen_id_is_created_by_its_own_statement(self, storage, statements):
+        with current_request() as request, request.tm:
+            self.create(storage, n=0)
+            statements.clear()
+            storage.create(*self.LIST, {"id": "chosen"})
+            assert len(statements) == 1
+        assert storage.get(*self.LIST, "chosen")["id"] == "chosen"
+
+    def test_any_statement_sent_makes_the_next_creation_a_statement_again(
+        self, storage, statements
+    ):
+        with current_request() as request, request.tm:
+            first = self.create(storage, n=0)
+            storage.update(*self.LIST, first["id"], {"n": 1})
+            statements.clear()
+            created = self.create(storage, n=2)
+            assert len(statements) == 1
+        assert created["last_modified"] == storage.resource_timestamp(*self.LIST)
+
+    def test_a_rolled_back_savepoint_forgets_the_lock(self, storage, statements):
+        with current_request() as request, request.tm:
+            savepoint = request.tm.savepoint()
+            self.create(storage, n=0)
+            savepoint.rollback()  # released the lock taken inside it
+            statements.clear()
+            kept = self.create(storage, n=1)
+            assert len(statements) == 1
+        assert storage.list_all(*self.LIST) == [kept]
+
+    def test_a_queued_creation_dropped_with_its_savepoint_leaves_no_trace(self, storage):
+        with current_request() as request, request.tm:
+            first = self.create(storage, n=0)
+            savepoint = request.tm.savepoint()
+            self.create(storage, n=1)
+            savepoint.rollback()
+            last = self.create(storage, n=2)
+        listed = storage.list_all(*self.LIST, sorting=[Sort("last_modified", 1)])
+        assert listed == [first, last]
+        assert storage.resource_timestamp(*self.LIST) == last["last_modified"]
+
+    def test_a_list_timestamp_already_beyond_the_chosen_one_fails_the_transaction(self, storage):
+        """Never an object out of order: the queued statement refuses."""
+        future = storage.create(*self.LIST, {"last_modified": msec_time() + 3_600_000})
+        with pytest.raises(IntegrityError), current_request() as request, request.tm:
+            self.create(storage, n=0)
+            # As if the transaction had missed one of its own writes.
+            storage.database.run(lambda c: make_stale(c, self.LIST))
+            self.create(storage, n=1)
+        assert storage.list_all(*self.LIST) == [future]
+
+
+def make_stale(connection, key) -> None:
+    held = sql.held_lists(connection)
+    held[key] -= 5
