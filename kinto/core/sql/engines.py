@@ -397,6 +397,7 @@ def _setup_postgresql(engine: Engine) -> None:
 
 
 _CONTROL = ("BEGIN", "SAVEPOINT ", "RELEASE ")
+_SAVEPOINTS = ("SAVEPOINT ", "RELEASE ")
 
 
 def _has_writes(pending: list[str]) -> bool:
@@ -405,10 +406,14 @@ def _has_writes(pending: list[str]) -> bool:
 
 def _send_and_commit(raw, pending: list[str]) -> None:
     """Send the pending statements and ``COMMIT`` in one round trip; on
-    failure roll back what the transaction did and raise."""
+    failure roll back what the transaction did and raise. The pending
+    savepoints and releases are left out: nothing can roll back to a
+    savepoint any more, and each would cost the server a subtransaction
+    (a batch queues one per subrequest)."""
+    statements = [s for s in pending if not s.startswith(_SAVEPOINTS)]
     try:
         with raw.cursor() as cursor:
-            cursor.execute(";".join([*pending, "COMMIT"]))
+            cursor.execute(";".join([*statements, "COMMIT"]))
     except Exception:
         if not raw.closed and raw.info.transaction_status != _IDLE:
             with raw.cursor() as cursor:

@@ -149,3 +149,20 @@ def test_a_failing_write_sent_later_fails_the_commit(database):
 def test_a_write_sent_later_outside_requests_is_committed_at_once(database):
     database.run(later("a"))
     assert names(database) == ["a"]
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_savepoints_still_pending_at_the_commit_are_not_taken(database):
+    """Nothing can roll back to them any more: the writes queued inside
+    them are committed without a subtransaction (one transaction id)."""
+    with current_request(method="POST") as request, request.tm:
+        database.run(later("a"))
+        request.tm.savepoint()
+        database.run(later("b"))
+        request.tm.savepoint()
+        database.run(later("c"))
+    assert names(database) == ["a", "b", "c"]
+    xids = database.run(
+        lambda c: c.exec_driver_sql("SELECT DISTINCT xmin::TEXT FROM items").all(), write=False
+    )
+    assert len(xids) == 1
