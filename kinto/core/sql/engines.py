@@ -177,7 +177,8 @@ def _create(url: URL, dialect: str, options: dict[str, Any]) -> Engine:
     engine = sqlalchemy.create_engine(url, hide_parameters=True, **options)
     errors.install(engine)
     if dialect == SQLITE:
-        _setup_sqlite(engine)
+        timeout = options.get("connect_args", {}).get("timeout", DEFAULT_SQLITE_BUSY_TIMEOUT)
+        _setup_sqlite(engine, float(timeout))
     else:
         _setup_postgresql(engine)
     return engine
@@ -242,9 +243,43 @@ SQLITE_FUNCTIONS = (
 )
 
 
-def _setup_sqlite(engine: Engine) -> None:
+#: One lock per SQLite database file, taken by a write transaction of this
+#: process before its ``BEGIN IMMEDIATE`` (see :func:`_setup_sqlite`).
+_sqlite_write_locks: dict[str, threading.Lock] = {}
+#: Key of the connection ``info`` telling that its transaction holds the lock.
+_WRITE_LOCK = "kinto_sqlite_write_lock"
+
+
+_sqlite_write_locks_lock = threading.Lock()
+
+
+def _sqlite_write_lock(path: str | None) -> threading.Lock:
+    with _sqlite_write_locks_lock:
+        lock = _sqlite_write_locks.get(path or "")
+        if lock is None:
+            lock = _sqlite_write_locks[path or ""] = threading.Lock()
+        return lock
+
+
+def _setup_sqlite(engine: Engine, busy_timeout: float) -> None:
     """Per connection pragmas, and explicit ``BEGIN`` statements instead of
-    the standard driver's implicit ones."""
+    the standard driver's implicit ones.
+
+    SQLite lets one writer in at a time. A writer that finds the database
+    locked sleeps and retries (``busy_timeout``), by steps of up to 100 ms,
+    whatever moment the lock is freed: waiting writers would wake late and
+    queue for tens of milliseconds. The writers of this process therefore
+    first wait for each other on a lock of the process (woken as soon as
+    the previous write transaction ends), then ``BEGIN IMMEDIATE``; SQLite's
+    own waiting is left to writers of other processes. A writer that waited
+    ``busy_timeout`` for the process lock goes on without it (SQLite then
+    answers as before)."""
+    write_lock = _sqlite_write_lock(engine.url.database)
+
+    def release(info) -> None:
+        if info.pop(_WRITE_LOCK, False):
+            with contextlib.suppress(RuntimeError):  # pragma: no cover - never unlocked twice
+                write_lock.release()
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, connection_record) -> None:
@@ -266,8 +301,42 @@ def _setup_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection) -> None:
         mode = connection.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
-        if mode != NO_TRANSACTION:
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
+        if mode == NO_TRANSACTION:
+            return
+        if mode != "IMMEDIATE":
+            connection.exec_driver_sql("BEGIN")
+            return
+        info = connection.connection.info
+        info[_WRITE_LOCK] = write_lock.acquire(timeout=busy_timeout)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            release(info)
+            raise
+
+    def ending(original):
+        def do_end(dbapi_connection) -> None:
+            try:
+                original(dbapi_connection)
+            finally:
+                try:
+                    info = dbapi_connection.info  # a pooled connection
+                except (AttributeError, NotImplementedError):
+                    info = None  # a raw one, or the ad hoc one of the first connect
+                if info is not None:
+                    release(info)
+
+        return do_end
+
+    dialect = engine.dialect
+    dialect.do_commit = ending(dialect.do_commit)
+    dialect.do_rollback = ending(dialect.do_rollback)
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(dbapi_connection, connection_record) -> None:
+        # A connection given back (or discarded) in the middle of a write.
+        if connection_record is not None:
+            release(connection_record.info)
 
 
 #: Key of the connection ``info`` holding the transaction control
