@@ -90,3 +90,15 @@ def test_a_begin_refused_by_sqlite_gives_the_lock_back(database):
         other.close()
     database.run(insert("a"))
     assert names(database) == ["a"]
+
+
+def test_an_invalidated_connection_gives_the_lock_back(database):
+    lock = write_lock(database)
+    with current_request(method="POST") as request:
+        request.tm.begin()
+        database.run(insert("a"))
+        database.run(lambda c: c.invalidate())
+        assert not lock.locked()
+        request.tm.abort()
+    database.run(insert("b"))
+    assert names(database) == ["b"]
