@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from pyramid import httpexceptions
 from pyramid.settings import aslist
@@ -251,20 +252,23 @@ class Authorizer:
             raise forbidden(request)
 
     def require_with_acl(
-        self, request, permission: str, uri: str, names: Iterable[str]
+        self, request, permission: str, uri: str, names: Iterable[str], along: Any = None
     ) -> dict[str, set[str]]:
         """:meth:`require` ``permission`` on the object ``uri`` and return
         its ACL (``{name: principals}`` for the permission ``names`` of its
         resource), in **one** permission backend call: the ACEs of the
         object and of its granting ancestors are read together and the
         decision is taken here. For handlers that show or update the ACL of
-        the object they authorize."""
+        the object they authorize. ``along`` (a
+        :class:`kinto.core.sql.fast.Along`, e.g. the read of the object) is
+        offered to that call: when it travels, its result is only for the
+        caller to use once this returned (authorized)."""
         bound, granted = self.bound_permissions(permission, uri)
         uris = list(dict.fromkeys([uri, *(bound_uri for bound_uri, _ in bound)]))
         wanted = {*names, *(perm for _, perm in bound)}
         identity = authenticated_identity(request)
         if self._combinable(request, identity):
-            principals, acls = self._principals_and_acls(request, identity, uris, wanted)
+            principals, acls = self._principals_and_acls(request, identity, uris, wanted, along)
             if not (granted and not granted.isdisjoint(principals)):
                 if not _holds_one(principals, bound, acls):
                     raise forbidden(request)
@@ -285,13 +289,20 @@ class Authorizer:
         return identity.principals is None and request.registry.groupfinder is groupfinder
 
     def _principals_and_acls(
-        self, request, identity, uris: list[str], wanted: set[str]
+        self, request, identity, uris: list[str], wanted: set[str], along: Any = None
     ) -> tuple[tuple[str, ...], dict[str, dict[str, set[str]]]]:
         """Resolve the pending identity and read the ACLs of ``uris`` (the
-        ``wanted`` permissions), in one permission backend call."""
-        groups, permissions = self.permission.get_principals_and_permissions(
-            (identity.userid, AUTHENTICATED), uris, wanted
-        )
+        ``wanted`` permissions), in one permission backend call (with
+        ``along`` if the backend takes it)."""
+        user_ids = (identity.userid, AUTHENTICATED)
+        if along is not None and getattr(self.permission, "database", None) is along.database:
+            groups, permissions = self.permission.get_principals_and_permissions(
+                user_ids, uris, wanted, along=along
+            )
+        else:
+            groups, permissions = self.permission.get_principals_and_permissions(
+                user_ids, uris, wanted
+            )
         principals = resolve_identity(request, sorted(groups)).principals
         return principals, dict(zip(uris, permissions, strict=True))
 

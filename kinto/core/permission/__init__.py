@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable
+from typing import Any
 
 #: A bound permission is an ``(object_uri, permission_name)`` pair.
 BoundPermission = tuple[str, str]
@@ -95,12 +96,15 @@ class PermissionBase(abc.ABC):
         user_ids: Iterable[str],
         objects_ids: list[str],
         permissions: Iterable[str] | None = None,
+        along: Any = None,
     ) -> tuple[set[str], list[dict[str, set[str]]]]:
         """``get_users_principals(user_ids)`` and
         ``get_objects_permissions(objects_ids, permissions)`` together: what
         authorizing a request needs when the caller's groups are not known
         yet. Backends answer it in one round trip; this default makes the
-        two calls."""
+        two calls. ``along`` (a :class:`kinto.core.sql.fast.Along`, e.g. the
+        read of the object being authorized) may be taken along by backends
+        on its database; this default leaves it."""
         principals = self.get_users_principals(user_ids)
         if not objects_ids:
             return principals, []

@@ -225,6 +225,8 @@ class Permission(PermissionBase):
         #: The parameters of the ``{bound}`` condition for a list of pairs.
         self._bound = _pairs_postgresql if postgresql else _pairs_sqlite
         self._postgresql = postgresql
+        #: get_principals_and_permissions' statements with a read along.
+        self._along_statements: dict[tuple[str, str], fast.RawStatement] = {}
 
     def initialize_schema(self, dry_run: bool = False) -> None:
         self.database.initialize_schema("permission", dry_run=dry_run)
@@ -311,10 +313,12 @@ class Permission(PermissionBase):
         user_ids: Iterable[str],
         objects_ids: list[str],
         permissions: Iterable[str] | None = None,
+        along: fast.Along | None = None,
     ) -> tuple[set[str], list[dict[str, set[str]]]]:
         """:meth:`get_users_principals` and :meth:`get_objects_permissions`
         in one query (``UNION ALL`` of both, the principals' rows with a
-        NULL ``object_id``)."""
+        NULL ``object_id``), and ``along`` too when it reads this
+        backend's database."""
         user_ids = list(user_ids)
         query = self._aces_query(objects_ids, permissions) if objects_ids else None
         if query is None or not user_ids:
@@ -323,15 +327,35 @@ class Permission(PermissionBase):
         statement, params = query
         statement = _WITH_PRINCIPALS[statement]
         params["user_ids"] = user_ids
+        marker = None
+        if along is not None and along.database is self.database:
+            statement = self._with_along(statement, along.sql)
+            params.update(along.params)
+            marker = along.marker
 
         def work(conn: Connection) -> tuple[set[str], list[dict[str, set[str]]]]:
             rows = fast.fetch_all(conn, statement, params)
+            if marker is not None:
+                along.deliver([row for row in rows if row[0] == marker])
+                rows = [row for row in rows if row[0] != marker]
             principals = {principal for object_id, _, principal in rows if object_id is None}
             if principals:
                 rows = [row for row in rows if row[0] is not None]
             return principals, _acls(rows, objects_ids)
 
         return self.database.run(work, write=False)
+
+    def _with_along(self, statement: fast.RawStatement, along_sql: str) -> fast.RawStatement:
+        """``statement`` followed by the rows of ``along_sql``."""
+        key = (statement.text, along_sql)
+        combined = self._along_statements.get(key)
+        if combined is None:
+            if len(self._along_statements) >= 64:
+                self._along_statements.clear()
+            combined = self._along_statements[key] = fast.RawStatement(
+                f"{statement.text} UNION ALL {along_sql}", arrays=statement.arrays
+            )
+        return combined
 
     @staticmethod
     def _aces_query(

@@ -68,12 +68,18 @@ class ObjectViews:
         )
         conditions = preconditions.parse(request)
         uri = self.object_uri(object_id)
-        acl = None
+        acl = along = None
         if fields:
             self.authorizer.require(request, "read", uri)
         else:  # the ACL is shown: read it with the authorization
-            acl = self.authorizer.require_with_acl(request, "read", uri, self.permissions)
-        obj = self.get_object(object_id)
+            along = self.storage.read_along(self.name, self.parent_id, object_id)
+            acl = self.authorizer.require_with_acl(
+                request, "read", uri, self.permissions, along=along
+            )
+        if along is not None and along.travelled:
+            obj = along.result  # read with the ACEs, in the same statement
+        else:
+            obj = self.get_object(object_id)
         if obj is None:
             self.check_parent_exists()
             self.raise_not_found(object_id)

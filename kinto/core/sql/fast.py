@@ -37,7 +37,7 @@ functions cut a string at a NUL character.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import orjson
@@ -99,6 +99,40 @@ class RawStatement:
                 value = list(value)
             bound[name] = orjson.dumps(value).decode()
         return bound
+
+
+class Along:
+    """A read that can travel with a statement of another backend on the
+    same database, as rows added to its result (``UNION ALL``): ``sql``
+    selects three text columns, the first always ``marker`` (a value that
+    the other statement's first column never holds), with ``:name``
+    parameters ``params``. The backend that takes it along hands the rows
+    over with :meth:`deliver`; ``result`` is then ``parse(rows)``, and
+    ``travelled`` True. A backend that cannot take it leaves it untouched:
+    its owner then reads on its own."""
+
+    __slots__ = ("database", "sql", "params", "marker", "parse", "travelled", "result")
+
+    def __init__(
+        self,
+        database: Any,
+        sql: str,
+        params: dict[str, Any],
+        marker: str,
+        parse: Callable[[list[tuple]], Any],
+    ) -> None:
+        self.database = database
+        self.sql = sql
+        self.params = params
+        self.marker = marker
+        self.parse = parse
+        self.travelled = False
+        self.result: Any = None
+
+    def deliver(self, rows: list[tuple]) -> None:
+        """Its rows, as the statement it travelled with returned them."""
+        self.result = self.parse(rows)
+        self.travelled = True
 
 
 def fetch_all(

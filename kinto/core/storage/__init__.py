@@ -224,6 +224,13 @@ class StorageBase(abc.ABC):
     def get(self, resource_name: str, parent_id: str, object_id: str) -> dict:
         """Return the live object or raise :class:`ObjectNotFoundError`."""
 
+    def read_along(self, resource_name: str, parent_id: str, object_id: str) -> Any:
+        """A :class:`kinto.core.sql.fast.Along` reading what :meth:`get`
+        answers (its ``result``: the object, or None when it is missing),
+        for another backend on the same database to take along with its
+        own statement; None (the default) when the backend has none."""
+        return None
+
     def get_with_list_timestamp(
         self,
         resource_name: str,

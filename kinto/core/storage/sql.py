@@ -141,6 +141,10 @@ class Dialect(abc.ABC):
         (an :meth:`array_value`): one parameter whatever the list's size."""
 
 
+#: First column of the rows of read_along (no object URI looks like it).
+_ALONG_OBJECT = "#object"
+
+
 class SQLStorage(StorageBase):
     """Storage on a :class:`kinto.core.sql.Database` (see the module
     docstring). Subclasses give the :class:`Dialect` and may replace the
@@ -183,6 +187,12 @@ class SQLStorage(StorageBase):
             " AND id = :parent_id AND NOT deleted"
         )
         self._with_parent_statements: dict[str, fast.RawStatement] = {}
+        # The single-object read as rows of three text columns (read_along).
+        self._along_get_sql = (
+            f"SELECT '{_ALONG_OBJECT}', CAST(last_modified AS TEXT), {dialect.data_sql}"  # noqa: S608
+            " FROM objects WHERE resource_name = :along_r AND parent_id = :along_p"
+            " AND id = :along_id AND NOT deleted"
+        )
         # Fragments are constants of the dialect, values are bound.
         self._upsert_object = sa.text(
             "INSERT INTO objects (resource_name, parent_id, id, last_modified, deleted, data)"  # noqa: S608
@@ -310,6 +320,15 @@ class SQLStorage(StorageBase):
             connection, self._get_statement, {"r": resource_name, "p": parent_id, "id": object_id}
         )
         return None if row is None else self._object(object_id, row[0], row[1])
+
+    def read_along(self, resource_name: str, parent_id: str, object_id: str) -> fast.Along:
+        def parse(rows: list[tuple]) -> dict | None:
+            if not rows:
+                return None
+            return self._object(object_id, int(rows[0][1]), rows[0][2])
+
+        params = {"along_r": resource_name, "along_p": parent_id, "along_id": object_id}
+        return fast.Along(self.database, self._along_get_sql, params, _ALONG_OBJECT, parse)
 
     def get(self, resource_name: str, parent_id: str, object_id: str) -> dict:
         obj = self.database.run(

@@ -17,6 +17,8 @@ from transaction.interfaces import NoTransaction
 from kinto.core import sql
 from kinto.core.permission import sql as permission_sql
 from kinto.core.storage import BackendError
+from kinto.core.storage import postgresql as storage_postgresql
+from kinto.core.storage import sqlite as storage_sqlite
 from tests.sql_support import captured_statements
 
 EVERYONE = "system.Everyone"
@@ -63,6 +65,47 @@ class SQLPermissionBehaviour:
     database URL nothing answers."""
 
     unreachable_url: str
+
+    # A read taken along (kinto.core.sql.fast.Along).
+
+    @pytest.fixture
+    def storage(self, permission):
+        """The SQL storage on the permission backend's database."""
+        postgresql = permission.database.dialect == sql.POSTGRESQL
+        module = storage_postgresql if postgresql else storage_sqlite
+        storage = module.Storage(permission.database)
+        yield storage
+        storage.flush()
+
+    def test_a_read_along_travels_in_the_same_statement(self, permission, storage):
+        obj = storage.create("record", COLLECTION, {"title": "a"})
+        permission.add_user_principal("alice", "group")
+        permission.add_principal_to_ace(COLLECTION, "read", "group")
+        along = storage.read_along("record", COLLECTION, obj["id"])
+        with statements_of(permission.database) as sent:
+            principals, acls = permission.get_principals_and_permissions(
+                ["alice"], [COLLECTION], ["read"], along=along
+            )
+        assert len(sent) == 1, sent
+        assert principals == {"group"}
+        assert acls == [{"read": {"group"}}]
+        assert along.travelled
+        assert along.result == obj
+
+    def test_a_missing_object_travels_as_none(self, permission, storage):
+        storage.create("record", COLLECTION, {"id": "gone"})
+        storage.delete("record", COLLECTION, "gone")
+        along = storage.read_along("record", COLLECTION, "gone")
+        permission.get_principals_and_permissions(["alice"], [COLLECTION], ["read"], along=along)
+        assert along.travelled
+        assert along.result is None
+
+    def test_a_read_along_on_another_database_stays_behind(self, permission, storage):
+        obj = storage.create("record", COLLECTION, {})
+        along = storage.read_along("record", COLLECTION, obj["id"])
+        along.database = object()  # as if the storage were elsewhere
+        permission.get_principals_and_permissions(["alice"], [COLLECTION], ["read"], along=along)
+        assert not along.travelled
 
     # Schema.
 
