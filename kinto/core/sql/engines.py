@@ -246,11 +246,9 @@ SQLITE_FUNCTIONS = (
 #: One lock per SQLite database file, taken by a write transaction of this
 #: process before its ``BEGIN IMMEDIATE`` (see :func:`_setup_sqlite`).
 _sqlite_write_locks: dict[str, threading.Lock] = {}
+_sqlite_write_locks_lock = threading.Lock()
 #: Key of the connection ``info`` telling that its transaction holds the lock.
 _WRITE_LOCK = "kinto_sqlite_write_lock"
-
-
-_sqlite_write_locks_lock = threading.Lock()
 
 
 def _sqlite_write_lock(path: str | None) -> threading.Lock:
