@@ -8,7 +8,8 @@ process per connection, for a fixed duration. Prints req/s, p50/p99 latency,
 errors, the ratio to the floor's req/s and the CPU used by the server and by
 the load processes (to show which side is saturated).
 
-Usage: ``python bench/run.py [--duration 6] [--scenarios hello,read] ...``
+Usage: ``python bench/run.py [--duration 6] [--scenarios hello,read] [--rounds 3] ...``
+(``--rounds``: the medians over several rounds, steadier on a noisy machine)
 (``make bench BENCH_ARGS="..."``).
 """
 
@@ -22,6 +23,7 @@ import os
 import platform
 import selectors
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -110,6 +112,13 @@ def parse_args(argv=None):
         "--shared-records", type=int, default=1000, help="records of the shared list"
     )
     load.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    load.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the scenarios this many times, each round between two floor runs; with "
+        "more than one, also print each scenario's median over the rounds",
+    )
 
     server = parser.add_argument_group("waitress (same for Kinto and the floor)")
     server.add_argument("--threads", type=int, default=4)
@@ -385,6 +394,35 @@ def format_table(floors, results) -> list[str]:
     return lines
 
 
+def format_medians(rounds) -> list[str]:
+    """Each scenario's median over the ``(floors, results)`` rounds: req/s,
+    ratio to its own round's mean floor (and the range of those ratios),
+    server CPU per request."""
+    ratios: dict[str, list[float]] = {}
+    rates: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    for floors, results in rounds:
+        floor_rate = sum(summary.rate for summary in floors) / len(floors)
+        for summary in results:
+            rates.setdefault(summary.name, []).append(summary.rate)
+            ratios.setdefault(summary.name, []).append(
+                summary.rate / floor_rate if floor_rate else 0.0
+            )
+            if summary.server_cpu_per_request is not None:
+                cpu.setdefault(summary.name, []).append(summary.server_cpu_per_request * 1e6)
+    header = f"{'scenario':<9} {'median req/s':>13} {'x floor':>8} {'range':>12} {'us/req':>7}"
+    lines = [f"Medians over {len(rounds)} rounds:", header, "-" * len(header)]
+    for name, values in rates.items():
+        spread = f"{min(ratios[name]):.2f}-{max(ratios[name]):.2f}"
+        per_request = f"{statistics.median(cpu[name]):.0f}" if cpu.get(name) else "n/a"
+        lines.append(
+            f"{name:<9} {statistics.median(values):>13.1f}"
+            f" {statistics.median(ratios[name]):>8.2f} {spread:>12} {per_request:>7}"
+        )
+    lines.append("x floor: each round's ratio to that round's mean floor, then the median.")
+    return lines
+
+
 def run(args) -> int:
     settings = waitress_settings(args)
     for line in describe_environment(args, settings):
@@ -430,23 +468,34 @@ def run(args) -> int:
             return summary
 
         print("Running:", flush=True)
+        rounds = []
         with multiprocessing.Pool(args.connections) as pool:
-            floors = [measure(pool, "floor", floor_context, floor)]
-            results = [measure(pool, name, context, kinto) for name in args.scenarios]
-            last = measure(pool, "floor", floor_context, floor)
-            floors.append(dataclasses.replace(last, name="floor-end"))
+            for number in range(args.rounds):
+                if args.rounds > 1:
+                    print(f" round {number + 1} of {args.rounds}", flush=True)
+                floors = [measure(pool, "floor", floor_context, floor)]
+                results = [measure(pool, name, context, kinto) for name in args.scenarios]
+                last = measure(pool, "floor", floor_context, floor)
+                floors.append(dataclasses.replace(last, name="floor-end"))
+                rounds.append((floors, results))
 
-        print()
-        for line in format_table(floors, results):
-            print(line)
+        for floors, results in rounds:
+            print()
+            for line in format_table(floors, results):
+                print(line)
+        if len(rounds) > 1:
+            print()
+            for line in format_medians(rounds):
+                print(line)
+        every = [summary for floors, results in rounds for summary in [*floors, *results]]
         if args.json:
             document = {
                 "environment": describe_environment(args, settings),
                 "waitress": settings,
-                "results": [dataclasses.asdict(s) for s in [*floors, *results]],
+                "results": [dataclasses.asdict(s) for s in every],
             }
             Path(args.json).write_text(json.dumps(document, indent=2))
-        return 1 if any(s.errors for s in [*floors, *results]) else 0
+        return 1 if any(s.errors for s in every) else 0
     finally:
         if context is not None and not args.keep_data and kinto.process.poll() is None:
             try:
