@@ -294,15 +294,14 @@ class Authorizer:
         """Resolve the pending identity and read the ACLs of ``uris`` (the
         ``wanted`` permissions), in one permission backend call (with
         ``along`` if the backend takes it)."""
-        user_ids = (identity.userid, AUTHENTICATED)
-        if along is not None and getattr(self.permission, "database", None) is along.database:
-            groups, permissions = self.permission.get_principals_and_permissions(
-                user_ids, uris, wanted, along=along
-            )
-        else:
-            groups, permissions = self.permission.get_principals_and_permissions(
-                user_ids, uris, wanted
-            )
+        # Offered only to a backend on the read's database (others may not
+        # take the argument).
+        offered = (
+            along is not None and getattr(self.permission, "database", None) is along.database
+        )
+        groups, permissions = self.permission.get_principals_and_permissions(
+            (identity.userid, AUTHENTICATED), uris, wanted, **({"along": along} if offered else {})
+        )
         principals = resolve_identity(request, sorted(groups)).principals
         return principals, dict(zip(uris, permissions, strict=True))
 

@@ -71,8 +71,6 @@ class Record(Resource):
         hold the collection already)."""
         if self._collection is not None or batch_memo.current(self.request) is not None:
             return False, None
-        if self.request.method not in SAFE_METHODS:
-            return False, None
         collection_id = self.matchdict["collection_id"]
         try:
             self._collection, self.known_timestamp, objects = self.storage.get_with_list_page(

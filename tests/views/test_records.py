@@ -45,6 +45,15 @@ def test_missing_collection_on_get_is_404_for_readers(app, alice, bucket):
         assert response.json["details"] == {"id": "c", "resource_name": "collection"}
 
 
+def test_missing_collection_is_404_before_an_invalid_token_is_400(app, alice, bucket):
+    """The page may be read with the collection, but a bad ``_token`` is
+    still only looked at once the collection is found."""
+    response = app.get(f"{RECORDS}?_token=not-a-token", headers=alice, status=404)
+    assert response.json["errno"] == 111
+    app.put_json("/v1/buckets/b/collections/c", {}, headers=alice)
+    app.get(f"{RECORDS}?_token=not-a-token", headers=alice, status=400)
+
+
 def test_missing_collection_on_get_is_403_for_others(app, bob, bucket):
     app.get(RECORDS, headers=bob, status=403)
     app.get(f"{RECORDS}/r", headers=bob, status=403)

@@ -350,11 +350,10 @@ class Permission(PermissionBase):
         key = (statement.text, along_sql)
         combined = self._along_statements.get(key)
         if combined is None:
-            if len(self._along_statements) >= 64:
-                self._along_statements.clear()
-            combined = self._along_statements[key] = fast.RawStatement(
+            combined = fast.RawStatement(
                 f"{statement.text} UNION ALL {along_sql}", arrays=statement.arrays
             )
+            fast.remember(self._along_statements, key, combined)
         return combined
 
     @staticmethod

@@ -101,6 +101,18 @@ class RawStatement:
         return bound
 
 
+#: Most entries a cache of statements (:func:`remember`) keeps.
+STATEMENT_CACHE_SIZE = 512
+
+
+def remember(cache: dict, key: Any, value: Any) -> None:
+    """Keep ``value`` under ``key`` in a cache of statements (rendered
+    once per shape), emptied when full."""
+    if len(cache) >= STATEMENT_CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+
+
 class Along:
     """A read that can travel with a statement of another backend on the
     same database, as rows added to its result (``UNION ALL``): ``sql``

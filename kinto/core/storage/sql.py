@@ -55,7 +55,7 @@ from kinto.core.storage import (
     UnicityError,
 )
 from kinto.core.storage.generators import UUID4
-from kinto.core.storage.sql_queries import QueryBuilder, objects, remember
+from kinto.core.storage.sql_queries import QueryBuilder, objects
 
 TOMBSTONE_DATA = '{"deleted":true}'
 
@@ -399,7 +399,7 @@ class SQLStorage(StorageBase):
             statement = fast.RawStatement(
                 f"{self._parent_row_sql} UNION ALL {page_sql}", arrays=page_statement.arrays
             )
-            remember(self._with_parent_statements, page_statement.text, statement)
+            fast.remember(self._with_parent_statements, page_statement.text, statement)
         params = {
             **params,
             "parent_r": resource_name,

@@ -76,7 +76,6 @@ _COLUMN_OPERATORS: dict[str, Callable[[Any, Any], ColumnElement]] = {
     COMPARISON.EQ: lambda c, p: c == p,
     COMPARISON.NOT: lambda c, p: c != p,
 }
-_CACHE_SIZE = 512
 
 Form = tuple
 
@@ -264,7 +263,7 @@ class QueryBuilder:
         statement = self._cache.get(key)
         if statement is None:
             statement = self._build_planned(key, filters, rules, sorting, limit, count, columns)
-            remember(self._cache, key, statement)
+            fast.remember(self._cache, key, statement)
         return statement, params
 
     def prepared(
@@ -302,7 +301,7 @@ class QueryBuilder:
                 if not bind.required
             }
             prepared = Prepared(text, defaults)
-            remember(self._prepared, key, prepared)
+            fast.remember(self._prepared, key, prepared)
         return prepared, prepared.params(params)
 
     def _plan(self, resource_name, parent_id, filters, sorting, rules, limit, include_deleted):
@@ -479,10 +478,3 @@ def _param_type(value: Any) -> Any:
     if isinstance(value, list):
         return sa.types.NullType()
     return None
-
-
-def remember(cache: dict, key: Any, value: Any) -> None:
-    """Keep ``value`` under ``key`` in a cache of statements, emptied when full."""
-    if len(cache) >= _CACHE_SIZE:
-        cache.clear()
-    cache[key] = value

@@ -102,3 +102,16 @@ def test_an_invalidated_connection_gives_the_lock_back(database):
         request.tm.abort()
     database.run(insert("b"))
     assert names(database) == ["b"]
+
+
+def test_a_writer_that_waited_busy_timeout_for_the_lock_goes_on_without_it(sqlite_url):  # noqa: F811
+    database = get_database({"storage_url": sqlite_url, "storage_busy_timeout": "0.1"}, "storage_")
+    database.run_standalone(lambda c: c.exec_driver_sql("CREATE TABLE items (name TEXT)"))
+    lock = write_lock(database)
+    # Held by nobody who writes (a lost holder): SQLite itself is free.
+    assert lock.acquire()
+    try:
+        database.run(insert("a"))
+    finally:
+        lock.release()
+    assert names(database) == ["a"]
