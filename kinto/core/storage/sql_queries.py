@@ -223,6 +223,11 @@ class QueryBuilder:
             modified_field: (objects.c.last_modified, int, coerce_timestamp),
         }
         self.list_columns = (objects.c.id, objects.c.last_modified, data_text)
+        # PostgreSQL renders the select list of every row it sorts, before
+        # the LIMIT: a page sorted on a JSON field would turn every matching
+        # document into text. Then the page is selected with the raw
+        # document and only its rows are rendered (see :meth:`_statement`).
+        self._defer_text = data_text is not objects.c.data
         self._cache: dict[tuple, Any] = {}
         self._prepared: dict[tuple, Prepared] = {}
 
@@ -359,10 +364,17 @@ class QueryBuilder:
     def _statement(self, where, sorting, limit, count, columns):
         if count:
             return sa.select(sa.func.count()).select_from(objects).where(*where)
-        statement = sa.select(*(columns or self.list_columns)).where(*where)
+        deferred = columns is None and limit is not None and self._defer_text
+        listed = (objects.c.id, objects.c.last_modified, objects.c.data) if deferred else None
+        statement = sa.select(*(listed or columns or self.list_columns)).where(*where)
         statement = statement.order_by(*self.order_by(sorting))
         if limit is not None:
             statement = statement.limit(sa.bindparam("limit", type_=sa.Integer))
+        if deferred:
+            # A subquery scan keeps the order of the rows it reads.
+            page = statement.subquery("listed")
+            text = sa.cast(page.c.data, sa.Text).label("data")
+            statement = sa.select(page.c.id, page.c.last_modified, text)
         return statement
 
     def _build_planned(self, key, filters, rules, sorting, limit, count, columns):
