@@ -197,6 +197,17 @@ class Database:
             return self.run_standalone(work, write)
         return held.run(work)
 
+    def in_write_transaction(self) -> bool:
+        """True when :meth:`run` would now join the transaction of a request
+        that may write: its reads may see writes not committed yet."""
+        if not self.transaction_per_request:
+            return False
+        request = get_current_request()
+        if request is None:
+            return False
+        manager = getattr(request, "tm", None) or transaction.manager
+        return _current_transaction(manager) is not None and _is_write_request(request)
+
     # Own short transactions.
 
     def run_standalone(self, work: Callable[[Connection], T], write: bool = True) -> T:

@@ -45,6 +45,9 @@ from kinto.core.storage.sql_queries import SEQUENCES, like_escape, objects
 from kinto.core.utils import msec_time
 
 NOW = "FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT"
+# Every statement that moves or locks a list's timestamp gives the list a
+# new version (storage_0002): its content may change until the commit.
+_NEW_VERSION = "version = nextval('list_versions')"
 
 _TRUE, _FALSE = sa.true(), sa.false()
 _OPERATORS = {
@@ -65,6 +68,8 @@ def _composite(value: Any) -> bool:
 class PostgreSQLDialect(Dialect):
     data_text = sa.cast(objects.c.data, sa.Text)
     data_sql = "CAST(data AS TEXT)"
+    list_versions = True
+    new_version_set = f", {_NEW_VERSION}"
 
     @staticmethod
     @functools.lru_cache(maxsize=1024)
@@ -205,6 +210,47 @@ class Storage(SQLStorage):
     def json_param(self, name: str) -> str:
         return f"CAST(:{name} AS JSONB)"
 
+    def lock_lists(self, connection, resource_name, parent_id):
+        lists, now = super().lock_lists(connection, resource_name, parent_id)
+        if lists:
+            connection.execute(_NEW_VERSIONS, {"r": resource_name, "parents": list(lists)})
+        return lists, now
+
+    def purge_deleted(self, resource_name, parent_id, before=None, max_retained=None):
+        if before is not None and max_retained is not None:
+            raise ValueError("'before' and 'max_retained' are exclusive")
+        # The lists holding tombstones are locked and versioned first (in
+        # parent order, as delete_all does), then only theirs are purged:
+        # a list that has tombstones from then on waits for the next purge.
+        # (A list without timestamps row has no version to move.)
+        candidates = sa.bindparam("candidates", type_=_TEXT_ARRAY)
+        statement, key = self._purge_statement(
+            resource_name,
+            parent_id,
+            before,
+            max_retained,
+            objects.c.parent_id == sa.any_(candidates),
+        )
+        form, parents = self.queries.parent_params(parent_id)
+        holding = (
+            sa.select(objects.c.parent_id)
+            .distinct()
+            .where(
+                objects.c.resource_name == resource_name,
+                *self.queries.parent_clauses(objects, form),
+                objects.c.deleted,
+            )
+        )
+
+        def work(connection) -> int:
+            candidates = [row[0] for row in connection.execute(holding, parents)]
+            if not candidates:
+                return 0
+            connection.execute(_LOCK_AND_VERSION, {"r": resource_name, "parents": candidates})
+            return connection.execute(statement, {**key, "candidates": candidates}).rowcount
+
+        return self.database.run(work)
+
     def lock_list(self, connection, resource_name, parent_id):
         key = {"r": resource_name, "p": parent_id}
         while True:
@@ -300,9 +346,24 @@ class Storage(SQLStorage):
 # The statements below are assembled from constants only (``noqa: S608``);
 # every value is a bound parameter.
 
+# The list's row locked (an update locks it) until commit, its version moved.
 _LOCK_LIST = sa.text(
-    "SELECT (SELECT last_modified FROM timestamps"  # noqa: S608
-    " WHERE resource_name = :r AND parent_id = :p FOR UPDATE), " + NOW
+    f"WITH locked AS (UPDATE timestamps SET {_NEW_VERSION}"  # noqa: S608
+    " WHERE resource_name = :r AND parent_id = :p RETURNING last_modified)"
+    " SELECT (SELECT last_modified FROM locked), " + NOW
+)
+# The lists ``parents`` (locked by the transaction) versioned again.
+_NEW_VERSIONS = sa.text(
+    f"UPDATE timestamps SET {_NEW_VERSION}"  # noqa: S608
+    " WHERE resource_name = :r AND parent_id = ANY(CAST(:parents AS TEXT[]))"
+)
+# The lists ``parents`` locked in parent order, and versioned.
+_LOCK_AND_VERSION = sa.text(
+    "WITH locking AS (SELECT parent_id FROM timestamps"  # noqa: S608
+    " WHERE resource_name = :r AND parent_id = ANY(CAST(:parents AS TEXT[]))"
+    " ORDER BY parent_id FOR UPDATE)"
+    f" UPDATE timestamps AS t SET {_NEW_VERSION} FROM locking"
+    " WHERE t.resource_name = :r AND t.parent_id = locking.parent_id"
 )
 _CREATE_LIST = sa.text(
     "INSERT INTO timestamps (resource_name, parent_id, last_modified)"  # noqa: S608
@@ -314,7 +375,7 @@ _STAMP = f"""stamp AS (
     INSERT INTO timestamps AS t (resource_name, parent_id, last_modified)
     VALUES (:r, :p, {NOW})
     ON CONFLICT (resource_name, parent_id) DO UPDATE
-    SET last_modified = GREATEST(excluded.last_modified, t.last_modified + 1)
+    SET last_modified = GREATEST(excluded.last_modified, t.last_modified + 1), {_NEW_VERSION}
     RETURNING t.last_modified
 )"""  # noqa: S608
 
@@ -328,7 +389,7 @@ _STAMP_IF_MATCHING = f"""stamp AS (
     INSERT INTO timestamps AS t (resource_name, parent_id, last_modified)
     SELECT :r, :p, {NOW} WHERE EXISTS (SELECT 1 FROM objects AS o WHERE {_LIVE} AND {_MATCHING})
     ON CONFLICT (resource_name, parent_id) DO UPDATE
-    SET last_modified = GREATEST(excluded.last_modified, t.last_modified + 1)
+    SET last_modified = GREATEST(excluded.last_modified, t.last_modified + 1), {_NEW_VERSION}
     RETURNING t.last_modified
 )"""  # noqa: S608
 
@@ -339,7 +400,7 @@ _CREATE = fast.RawStatement(
     INSERT INTO timestamps AS t (resource_name, parent_id, last_modified)
     SELECT :r, :p, {NOW} WHERE NOT EXISTS (SELECT 1 FROM existing)
     ON CONFLICT (resource_name, parent_id) DO UPDATE
-    SET last_modified = GREATEST(excluded.last_modified, t.last_modified + 1)
+    SET last_modified = GREATEST(excluded.last_modified, t.last_modified + 1), {_NEW_VERSION}
     RETURNING t.last_modified
 ), created AS (
     INSERT INTO objects AS o (resource_name, parent_id, id, last_modified, deleted, data)
@@ -360,13 +421,13 @@ SELECT last_modified, data FROM existing"""  # noqa: S608
 # the statement fails (a NULL timestamp, a duplicate key), and so does the
 # transaction: never an object out of order, never a creation unnoticed.
 _APPEND = fast.RawStatement(
-    """WITH stamp AS (
-    UPDATE timestamps SET last_modified = :ts
+    f"""WITH stamp AS (
+    UPDATE timestamps SET last_modified = :ts, {_NEW_VERSION}
     WHERE resource_name = :r AND parent_id = :p AND last_modified < :ts
     RETURNING last_modified
 )
 INSERT INTO objects (resource_name, parent_id, id, last_modified, deleted, data)
-VALUES (:r, :p, :id, (SELECT last_modified FROM stamp), FALSE, CAST(:data AS JSONB))"""
+VALUES (:r, :p, :id, (SELECT last_modified FROM stamp), FALSE, CAST(:data AS JSONB))"""  # noqa: S608
 )
 
 _UPSERT = fast.RawStatement(
@@ -398,7 +459,7 @@ _WRITE_OBJECT = sa.text(_WRITE)
 # The object and the moved list timestamp in one statement.
 _WRITE_OBJECT_AND_STAMP = sa.text(
     f"""WITH written AS ({_WRITE} RETURNING 1)
-UPDATE timestamps SET last_modified = :list_ts
+UPDATE timestamps SET last_modified = :list_ts, {_NEW_VERSION}
 WHERE resource_name = :r AND parent_id = :p AND EXISTS (SELECT 1 FROM written)"""  # noqa: S608
 )
 

@@ -55,6 +55,7 @@ from kinto.core.storage import (
     UnicityError,
 )
 from kinto.core.storage.generators import UUID4
+from kinto.core.storage.page_cache import PageCache
 from kinto.core.storage.sql_queries import QueryBuilder, objects
 
 TOMBSTONE_DATA = '{"deleted":true}'
@@ -84,6 +85,12 @@ class Dialect(abc.ABC):
     data_text: ColumnElement
     #: The same, as SQL text.
     data_sql: str
+    #: Whether ``timestamps`` has a ``version`` column (storage_0002): lists'
+    #: pages are then kept (:class:`PageCache`) and read again only when
+    #: their list's version changed.
+    list_versions: bool = False
+    #: ``SET`` assignment giving a list a new version (with a comma), or "".
+    new_version_set: str = ""
 
     # A dialect either *plans* JSON filters (:meth:`plan`, :meth:`planned`:
     # the statement is rendered once per shape and its values bound), or
@@ -178,15 +185,28 @@ class SQLStorage(StorageBase):
             " WHERE resource_name = :r AND parent_id = :p AND id = :id AND NOT deleted"
         )
         # The same row, as the first part of get_with_list_page's statements
-        # (a page's parameters may be named r, p...).
+        # (a page's parameters may be named r, p...), with the list version.
+        list_row = (
+            "FROM timestamps AS t WHERE t.resource_name = :parent_lr AND t.parent_id = :parent_lp"
+        )
+        version_sql = f"(SELECT t.version {list_row})" if dialect.list_versions else "NULL"
         self._parent_row_sql = (
             f"SELECT 0, NULL, last_modified, {dialect.data_sql},"  # noqa: S608
-            " (SELECT t.last_modified FROM timestamps AS t"
-            "  WHERE t.resource_name = :parent_lr AND t.parent_id = :parent_lp)"
+            f" (SELECT t.last_modified {list_row}), {version_sql}"
             " FROM objects WHERE resource_name = :parent_r AND parent_id = :parent_p"
             " AND id = :parent_id AND NOT deleted"
         )
+        # The page's rows are only sent when the list's version is not the
+        # one of the page kept (or either is unknown).
+        self._page_condition = (
+            f" WHERE COALESCE({version_sql} <> CAST(:known_version AS BIGINT), TRUE)"
+            if dialect.list_versions
+            else ""
+        )
         self._with_parent_statements: dict[str, fast.RawStatement] = {}
+        #: Pages of get_with_list_page by statement and parameters, with the
+        #: list version they were read at (when the dialect has versions).
+        self.pages = PageCache()
         # The single-object read as rows of three text columns (read_along).
         self._along_get_sql = (
             f"SELECT '{_ALONG_OBJECT}', CAST(last_modified AS TEXT), {dialect.data_sql}"  # noqa: S608
@@ -199,6 +219,11 @@ class SQLStorage(StorageBase):
             f" VALUES (:r, :p, :id, :ts, FALSE, {self.json_param('data')})"
             " ON CONFLICT (resource_name, parent_id, id) DO UPDATE SET"
             " last_modified = excluded.last_modified, deleted = FALSE, data = excluded.data"
+        )
+        self._upsert_timestamp = sa.text(
+            "INSERT INTO timestamps (resource_name, parent_id, last_modified)"  # noqa: S608
+            " VALUES (:r, :p, :ts) ON CONFLICT (resource_name, parent_id)"
+            f" DO UPDATE SET last_modified = excluded.last_modified{dialect.new_version_set}"
         )
         self._insert_timestamp_if_missing = sa.text(
             "INSERT INTO timestamps (resource_name, parent_id, last_modified)"  # noqa: S608
@@ -291,7 +316,9 @@ class SQLStorage(StorageBase):
         return current + 1, current + 1
 
     def _store_timestamp(self, connection, resource_name, parent_id, value: int) -> None:
-        connection.execute(_UPSERT_TIMESTAMP, {"r": resource_name, "p": parent_id, "ts": value})
+        connection.execute(
+            self._upsert_timestamp, {"r": resource_name, "p": parent_id, "ts": value}
+        )
 
     # Reads.
 
@@ -395,11 +422,20 @@ class SQLStorage(StorageBase):
         page_statement, params = prepared
         statement = self._with_parent_statements.get(page_statement.text)
         if statement is None:
-            page_sql = f"SELECT 1, page.*, NULL FROM ({page_statement.text}) AS page"  # noqa: S608
+            page_sql = (
+                f"SELECT 1, page.*, NULL, NULL FROM ({page_statement.text}) AS page"  # noqa: S608
+                f"{self._page_condition}"
+            )
             statement = fast.RawStatement(
                 f"{self._parent_row_sql} UNION ALL {page_sql}", arrays=page_statement.arrays
             )
             fast.remember(self._with_parent_statements, page_statement.text, statement)
+        # Kept pages are only for reads of committed data (a transaction's
+        # own writes may not have moved the version yet).
+        kept = key = None
+        if self.dialect.list_versions and not self.database.in_write_transaction():
+            key = (page_statement.text, repr(sorted(params.items())))
+            kept = self.pages.get(key)
         params = {
             **params,
             "parent_r": resource_name,
@@ -407,6 +443,7 @@ class SQLStorage(StorageBase):
             "parent_id": object_id,
             "parent_lr": list_resource_name,
             "parent_lp": list_parent_id,
+            "known_version": kept[0] if kept is not None else None,
         }
         rows = self.database.run(lambda c: fast.fetch_all(c, statement, params), write=False)
         parent = None
@@ -419,10 +456,16 @@ class SQLStorage(StorageBase):
         if parent is None:
             raise ObjectNotFoundError(message=f"Object {object_id!r} not found")
         obj = self._object(object_id, parent[1], parent[2])
-        timestamp = parent[3]
+        timestamp, version = parent[3], parent[4]
         if timestamp is None:
             timestamp = self.resource_timestamp(list_resource_name, list_parent_id)
-        return obj, timestamp, self._raw_objects(page_rows)
+        if kept is not None and version == kept[0]:
+            return obj, timestamp, list(kept[1])
+        page_objects = self._raw_objects(page_rows)
+        if version is not None and key is not None:
+            chars = sum(len(raw.json) for raw in page_objects)
+            self.pages.put(key, version, tuple(page_objects), chars)
+        return obj, timestamp, page_objects
 
     def list_all(
         self,
@@ -689,7 +732,7 @@ class SQLStorage(StorageBase):
                 self.bury(connection, resource_name, entries, with_deleted)
                 moved = {p: ts for p, _, ts in entries}
                 connection.execute(
-                    _UPSERT_TIMESTAMP,
+                    self._upsert_timestamp,
                     [{"r": resource_name, "p": p, "ts": ts} for p, ts in moved.items()],
                 )
             if not with_deleted:
@@ -742,11 +785,25 @@ class SQLStorage(StorageBase):
     ) -> int:
         if before is not None and max_retained is not None:
             raise ValueError("'before' and 'max_retained' are exclusive")
+        statement, key = self._purge_statement(resource_name, parent_id, before, max_retained)
+        return self.database.run(lambda c: c.execute(statement, key).rowcount)
+
+    def _purge_statement(
+        self,
+        resource_name: str,
+        parent_id: str,
+        before: int | None,
+        max_retained: int | None,
+        *extra: ColumnElement,
+    ) -> tuple[Any, dict[str, Any]]:
+        """The ``DELETE`` of :meth:`purge_deleted` and its parameters, the
+        tombstones also meeting the ``extra`` conditions."""
         form, key = self.queries.parent_params(parent_id)
         conditions = [
             objects.c.resource_name == resource_name,
             *self.queries.parent_clauses(objects, form),
             objects.c.deleted,
+            *extra,
         ]
         if before is not None:
             statement = sa.delete(objects).where(*conditions, objects.c.last_modified < before)
@@ -767,7 +824,7 @@ class SQLStorage(StorageBase):
             )
         else:
             statement = sa.delete(objects).where(*conditions)
-        return self.database.run(lambda c: c.execute(statement, key).rowcount)
+        return statement, key
 
 
 def _forced_timestamp(value: Any) -> int | None:
@@ -781,10 +838,6 @@ _READ_TIMESTAMP_SQL = (
 )
 _READ_TIMESTAMP = sa.text(_READ_TIMESTAMP_SQL)
 _FAST_READ_TIMESTAMP = fast.RawStatement(_READ_TIMESTAMP_SQL)
-_UPSERT_TIMESTAMP = sa.text(
-    "INSERT INTO timestamps (resource_name, parent_id, last_modified) VALUES (:r, :p, :ts)"
-    " ON CONFLICT (resource_name, parent_id) DO UPDATE SET last_modified = excluded.last_modified"
-)
 _BURY = sa.text(
     "UPDATE objects SET deleted = TRUE, last_modified = :ts, data = :tombstone"
     " WHERE resource_name = :r AND parent_id = :p AND id = :id"

@@ -4,9 +4,11 @@ and the start-up check naming ``kinto migrate``."""
 import io
 
 import pytest
+import sqlalchemy
 
 from kinto.core import sql
 from kinto.core.sql import migrations
+from tests import sql_support
 
 
 @pytest.fixture
@@ -96,3 +98,47 @@ def test_postgresql_database_of_the_worker_is_migrated(postgresql_url):
 def test_unknown_kind_is_refused(empty_sqlite):
     with pytest.raises(ValueError):
         empty_sqlite.initialize_schema("nothing")
+
+
+@pytest.fixture
+def scratch_postgresql(postgresql_url):
+    """An empty PostgreSQL database beside this worker's, dropped after."""
+    name = postgresql_url.rsplit("/", 1)[1] + "_scratch"
+    admin = sqlalchemy.create_engine(
+        sql_support.postgresql_server_url(sql_support.PG_ADMIN_DATABASE).replace(
+            "postgresql:", "postgresql+psycopg2:"
+        ),
+        isolation_level="AUTOCOMMIT",
+        poolclass=sqlalchemy.pool.NullPool,
+    )
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sql_support.postgresql_server_url(name)
+    yield sql.get_database({"storage_url": url}, "storage_")
+    sql.dispose_all(name)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.dispose()
+
+
+def test_list_versions_are_given_to_the_lists_of_an_existing_database(scratch_postgresql):
+    database = scratch_postgresql
+
+    def initial(connection):
+        command = migrations._command()
+        command.upgrade(migrations._config(database, "storage", connection), "storage_0001")
+        for n in range(3):
+            connection.exec_driver_sql(
+                f"INSERT INTO timestamps VALUES ('record', '/l{n}', {n})"  # noqa: S608
+            )
+
+    database.run_standalone(initial)
+    database.initialize_schema("storage")
+
+    def versions(connection):
+        return [row[0] for row in connection.exec_driver_sql("SELECT version FROM timestamps")]
+
+    found = database.run_standalone(versions, write=False)
+    assert len(set(found)) == 3
+    assert None not in found

@@ -356,3 +356,111 @@ class TestCreationsUnderAHeldLock:
 def make_stale(connection, key) -> None:
     held = sql.held_lists(connection)
     held[key] -= 5
+
+
+class TestKeptPages:
+    """``get_with_list_page`` keeps the pages it reads with their list's
+    version, and the database only sends a page again when the version moved:
+    every write in a list, by any path, moves it."""
+
+    LIST = ("record", "/buckets/b/collections/c")
+    PAGE = {"sorting": [Sort("last_modified", -1)], "limit": 50, "include_deleted": True}
+
+    @pytest.fixture(autouse=True)
+    def _list(self, storage):
+        storage.create("collection", "/buckets/b", {"id": "c"})
+        self.ids = [storage.create(*self.LIST, {"n": n})["id"] for n in range(3)]
+        self.page(storage)  # kept
+        assert len(storage.pages) == 1
+
+    def page(self, storage):
+        _, _, objects = storage.get_with_list_page(
+            "collection", "/buckets/b", "c", *self.LIST, **self.PAGE
+        )
+        return [raw.load() for raw in objects]
+
+    def listed(self, storage):
+        return storage.list_all(*self.LIST, **self.PAGE)
+
+    def test_an_unchanged_list_is_not_sent_again(self, storage):
+        # Changed behind the storage's back (no version moved): the kept
+        # page is what the next read answers.
+        storage.database.run(
+            lambda c: c.exec_driver_sql("UPDATE objects SET data = '{\"n\": 99}'")
+        )
+        assert [obj["n"] for obj in self.page(storage)] == [2, 1, 0]
+
+    WRITES = {
+        "create": lambda s, ids, lst: s.create(*lst, {"n": 10}),
+        "create with a chosen id": lambda s, ids, lst: s.create(*lst, {"id": "x", "n": 10}),
+        "create with a past timestamp": lambda s, ids, lst: s.create(
+            *lst, {"n": 10, "last_modified": 123}
+        ),
+        "create with a future timestamp": lambda s, ids, lst: s.create(
+            *lst, {"n": 10, "last_modified": 2**50}
+        ),
+        "update": lambda s, ids, lst: s.update(*lst, ids[0], {"n": 10}),
+        "update with If-Match": lambda s, ids, lst: s.update(
+            *lst, ids[0], {"n": 10}, if_match=s.get(*lst, ids[0])["last_modified"]
+        ),
+        "update with an older timestamp": lambda s, ids, lst: s.update(
+            *lst, ids[0], {"n": 10, "last_modified": 123}
+        ),
+        "update with a newer timestamp": lambda s, ids, lst: s.update(
+            *lst, ids[0], {"n": 10, "last_modified": 2**50}
+        ),
+        "delete": lambda s, ids, lst: s.delete(*lst, ids[0]),
+        "delete without tombstone": lambda s, ids, lst: s.delete(*lst, ids[0], with_deleted=False),
+        "delete with a timestamp": lambda s, ids, lst: s.delete(*lst, ids[0], last_modified=2**50),
+        "delete all": lambda s, ids, lst: s.delete_all(*lst),
+        "delete all without tombstones": lambda s, ids, lst: s.delete_all(
+            *lst, with_deleted=False
+        ),
+        "delete all under a prefix": lambda s, ids, lst: s.delete_all(
+            lst[0], "/buckets/b/collections/*"
+        ),
+        # On tombstones only (see TOMBSTONES).
+        "delete all tombstones": lambda s, ids, lst: s.delete_all(*lst, with_deleted=False),
+        "purge": lambda s, ids, lst: s.purge_deleted(*lst),
+        "purge before": lambda s, ids, lst: s.purge_deleted(lst[0], "/buckets/*", before=2**50),
+        "purge keeping one": lambda s, ids, lst: s.purge_deleted(*lst, max_retained=1),
+    }
+    #: Writes on a list whose objects are all deleted.
+    TOMBSTONES = {"delete all tombstones", "purge", "purge before", "purge keeping one"}
+
+    @pytest.mark.parametrize("write", sorted(WRITES))
+    def test_every_write_is_seen_by_the_next_page(self, storage, write):
+        if write in self.TOMBSTONES:
+            for object_id in self.ids:
+                storage.delete(*self.LIST, object_id)
+            self.page(storage)  # kept, with the tombstones
+        self.WRITES[write](storage, self.ids, self.LIST)
+        assert self.page(storage) == self.listed(storage)
+
+    def test_creations_queued_under_a_held_lock_are_seen(self, storage):
+        with current_request() as request, request.tm:
+            for n in range(3):
+                storage.create(*self.LIST, {"n": 10 + n})
+        page = self.page(storage)
+        assert page == self.listed(storage)
+        assert [obj["n"] for obj in page[:3]] == [12, 11, 10]
+
+    def test_writes_of_another_storage_are_seen(self, storage):
+        other = postgresql.Storage(storage.database)
+        other.update(*self.LIST, self.ids[0], {"n": 10})
+        assert self.page(storage) == self.listed(storage)
+
+    def test_a_list_created_again_is_read_again(self, storage):
+        storage.flush()
+        storage.create("collection", "/buckets/b", {"id": "c"})
+        storage.create(*self.LIST, {"id": self.ids[0], "n": 0})
+        assert self.page(storage) == self.listed(storage)
+
+    def test_a_request_that_writes_neither_uses_nor_keeps_pages(self, storage):
+        storage.pages.clear()
+        with current_request() as request, request.tm:
+            storage.update(*self.LIST, self.ids[0], {"n": 10})
+            page = self.page(storage)
+            assert page[0]["n"] == 10
+            assert len(storage.pages) == 0
+        assert self.page(storage) == self.listed(storage)
