@@ -16,5 +16,8 @@ def database(request):
         lambda c: c.exec_driver_sql("CREATE TABLE IF NOT EXISTS items (name TEXT PRIMARY KEY)")
     )
     database.run_standalone(lambda c: c.exec_driver_sql("DELETE FROM items"))
+    # Each test starts with every connection in the pool (none idle from
+    # the read requests of earlier tests).
+    database.idle_reads.close_all()
     yield database
     database.run_standalone(lambda c: c.exec_driver_sql("DROP TABLE items"))

@@ -22,8 +22,9 @@ from tests.sql_support import backend_pid, captured_statements, kill_backend
 
 
 def checked_out(database) -> int:
-    """Connections of the pool in use right now."""
-    return database.engine.pool.checkedout()
+    """Connections of the pool in use right now (idle read connections,
+    waiting for the next read request, are not)."""
+    return database.engine.pool.checkedout() - len(database.idle_reads)
 
 
 def count(connection):
@@ -390,9 +391,11 @@ class TestReadRequestsOfTheApplication:
                 service.add_view("GET", view)
                 config.add_cornice_service(service)
 
-        return build_core_app(
+        app = build_core_app(
             configure, storage_backend=f"kinto.core.storage.{backend}", storage_url=url
         )
+        app.app.registry.storage.database.idle_reads.close_all()  # from earlier tests
+        return app
 
     def test_a_read_request_checks_out_one_connection_and_gives_it_back(self, app):
         database = app.app.registry.storage.database
@@ -469,3 +472,82 @@ class TestLostConnections:
                 request.tm.commit()
         assert checked_out(database) == 0
         assert names(database) == []
+
+
+def read_request(database, work=identity):
+    """``work`` in a read request without transaction, which then finishes."""
+    with current_request(method="GET") as request:
+        result = database.run(work, write=False)
+        finish(request)
+    return result
+
+
+class TestIdleReadConnections:
+    """Between read requests, a few connections wait on a stack of the
+    database instead of going back to the pool."""
+
+    def test_the_next_read_request_takes_the_idle_connection_without_a_checkout(self, database):
+        first = read_request(database)
+        assert len(database.idle_reads) == 1
+        with checkouts(database) as taken:
+            assert read_request(database) == first
+        assert taken == []
+        assert checked_out(database) == 0
+
+    def test_a_write_request_does_not_take_an_idle_connection(self, database):
+        read_request(database)
+        with checkouts(database) as taken, current_request(method="POST") as request:
+            request.tm.begin()
+            database.run(insert("a"))
+            request.tm.commit()
+        assert len(taken) == 1
+        assert len(database.idle_reads) == 1
+
+    def test_no_more_idle_connections_than_the_stack_holds(self, database):
+        idle = database.idle_reads
+        held = [database._connect(False)[0] for _ in range(idle.size + 1)]
+        kept = [idle.give(connection) for connection in held]
+        assert kept == [True] * idle.size + [False]
+        held[-1].close()
+        idle.close_all()
+        assert len(idle) == 0
+        assert checked_out(database) == 0
+
+    def test_dispose_gives_the_idle_connections_back(self, database):
+        read_request(database)
+        idle = database.idle_reads.take()
+        database.idle_reads.give(idle)
+        sql.dispose_all(database.engine.url.database)
+        assert idle.closed
+
+    def test_a_pool_without_size_keeps_none(self, sqlite_url):
+        settings = {"storage_url": sqlite_url, "storage_poolclass": "sqlalchemy.pool.NullPool"}
+        database = sql.get_database(settings, "storage_")
+        assert database.idle_reads.size == 0
+        read_request(database)
+        assert len(database.idle_reads) == 0
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_a_lost_idle_connection_is_replaced_and_empties_the_stack(database):
+    held = [database._connect(False)[0] for _ in range(2)]
+    pids = [connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() for connection in held]
+    for connection in held:
+        database.idle_reads.give(connection)
+    for pid in pids:
+        kill_backend(database.engine, pid)
+    assert read_request(database, backend_pid) not in pids
+    # The other idle one (lost too) went back to the pool; the replacement
+    # waits on the stack for the next request.
+    assert len(database.idle_reads) == 1
+    assert read_request(database, backend_pid) not in pids
+
+
+def test_a_connection_left_in_a_transaction_is_not_kept_idle(database):
+    connection = database._connect(False)[0]
+    connection.exec_driver_sql("BEGIN")
+    try:
+        assert not database.idle_reads.give(connection)
+    finally:
+        connection.exec_driver_sql("ROLLBACK")
+        connection.close()
