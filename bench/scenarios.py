@@ -214,6 +214,10 @@ def _get(context: dict, path: str, auth_key: str = "owner_auth") -> bytes:
     return encode_request("GET", path, context["host"], {"Authorization": context[auth_key]})
 
 
+def anonymous(context: dict, index: int) -> Driver:
+    return Driver([encode_request("GET", "/v1/", context["host"])], 200)
+
+
 def hello(context: dict, index: int) -> Driver:
     return Driver([_get(context, "/v1/")], 200)
 
@@ -278,6 +282,7 @@ class Scenario:
 SCENARIOS = {
     scenario.name: scenario
     for scenario in (
+        Scenario("anon", "GET /v1/ without credentials (no backend call)", anonymous),
         Scenario("hello", "GET /v1/", hello),
         Scenario("create", "POST a record", create),
         Scenario("read", "GET one record (cycling over the items)", read),
