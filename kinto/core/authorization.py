@@ -204,16 +204,19 @@ class Authorizer:
 
     # Questions.
 
-    def is_allowed(self, request, permission: str, uri: str) -> bool:
+    def is_allowed(self, request, permission: str, uri: str, along: Any = None) -> bool:
         """True if the caller holds ``permission`` on ``uri``.
 
         Within a batch, a *yes* may come from the batch memo (see
         :mod:`kinto.core.batch_memo`, which owns the rule): questions on URIs
         that name no volatile object (e.g. ``create`` on a records list) are
-        answered once per batch while the memo holds."""
+        answered once per batch while the memo holds. Outside batches,
+        ``along`` (a :class:`kinto.core.sql.fast.Along`) is offered to the
+        permission backend call, if one is made: when it travels, its
+        result is only for the caller to use once this answered True."""
         memo = batch_memo.current(request)
         if memo is None:
-            return self._is_allowed(request, permission, uri)
+            return self._is_allowed(request, permission, uri, along)
         parsed = self.parse(uri)
         if parsed is None or any(name in memo.volatile for name, _ in parsed.lineage):
             return self._is_allowed(request, permission, uri)
@@ -227,7 +230,7 @@ class Authorizer:
                 memo.remember_granted(permission, uri, principals)
         return allowed
 
-    def _is_allowed(self, request, permission: str, uri: str) -> bool:
+    def _is_allowed(self, request, permission: str, uri: str, along: Any = None) -> bool:
         bound, granted = self.bound_permissions(permission, uri)
         identity = authenticated_identity(request)
         if identity.principals is None and granted and not granted.isdisjoint(identity.known):
@@ -235,7 +238,7 @@ class Authorizer:
         if self._combinable(request, identity):
             uris = list(dict.fromkeys(bound_uri for bound_uri, _ in bound))
             wanted = {perm for _, perm in bound}
-            principals, acls = self._principals_and_acls(request, identity, uris, wanted)
+            principals, acls = self._principals_and_acls(request, identity, uris, wanted, along)
             if granted and not granted.isdisjoint(principals):
                 return True
             return _holds_one(principals, bound, acls)

@@ -14,6 +14,8 @@ authorization questions once.
 
 from __future__ import annotations
 
+from typing import Any
+
 from kinto.core import batch_memo
 from kinto.core.resource import Resource, register
 from kinto.core.resource.caching import setting_seconds
@@ -71,18 +73,29 @@ class Record(Resource):
         hold the collection already)."""
         if self._collection is not None or batch_memo.current(self.request) is not None:
             return False, None
-        collection_id = self.matchdict["collection_id"]
+        return self._parent_with_page(
+            lambda: self.storage.get_with_list_page(*self._page_of(), **page)
+        )
+
+    def read_parent_with_page_along(self, page: dict) -> Any:
+        if self._collection is not None or batch_memo.current(self.request) is not None:
+            return None
+        return self.storage.page_along(*self._page_of(), **page)
+
+    def accept_parent_with_page(self, along: Any) -> tuple[bool, list | None]:
+        return self._parent_with_page(along.result)
+
+    def _page_of(self) -> tuple[str, str, str, str, str]:
+        """The arguments of ``Storage.get_with_list_page`` naming the
+        collection and its records."""
+        bucket_uri = f"/buckets/{self.matchdict['bucket_id']}"
+        return "collection", bucket_uri, self.matchdict["collection_id"], self.name, self.parent_id
+
+    def _parent_with_page(self, read) -> tuple[bool, list | None]:
         try:
-            self._collection, self.known_timestamp, objects = self.storage.get_with_list_page(
-                "collection",
-                f"/buckets/{self.matchdict['bucket_id']}",
-                collection_id,
-                self.name,
-                self.parent_id,
-                **page,
-            )
+            self._collection, self.known_timestamp, objects = read()
         except ObjectNotFoundError:
-            raise schemas.missing_parent(collection_id, "collection") from None
+            raise schemas.missing_parent(self.matchdict["collection_id"], "collection") from None
         return True, objects
 
     def check_parent_exists(self) -> None:

@@ -329,7 +329,7 @@ class Permission(PermissionBase):
         params["user_ids"] = user_ids
         marker = None
         if along is not None and along.database is self.database:
-            statement = self._with_along(statement, along.sql)
+            statement = self._with_along(statement, along)
             params.update(along.params)
             marker = along.marker
 
@@ -345,13 +345,14 @@ class Permission(PermissionBase):
 
         return self.database.run(work, write=False)
 
-    def _with_along(self, statement: fast.RawStatement, along_sql: str) -> fast.RawStatement:
-        """``statement`` followed by the rows of ``along_sql``."""
-        key = (statement.text, along_sql)
+    def _with_along(self, statement: fast.RawStatement, along: fast.Along) -> fast.RawStatement:
+        """``statement`` followed by the rows of ``along``."""
+        key = (statement.text, along.sql)
         combined = self._along_statements.get(key)
         if combined is None:
             combined = fast.RawStatement(
-                f"{statement.text} UNION ALL {along_sql}", arrays=statement.arrays
+                f"{statement.text} UNION ALL {along.sql}",
+                arrays=statement.arrays | along.arrays,
             )
             fast.remember(self._along_statements, key, combined)
         return combined

@@ -134,6 +134,18 @@ class ResourceBase:
         parent and the page are then read apart."""
         return False, None
 
+    def read_parent_with_page_along(self, page: dict) -> Any:
+        """The read of :meth:`read_parent_with_page`, as a
+        :class:`kinto.core.sql.fast.Along` (see ``Storage.page_along``) to
+        offer to the authorization, or None (the default)."""
+        return None
+
+    def accept_parent_with_page(self, along: Any) -> tuple[bool, list | None]:
+        """:meth:`read_parent_with_page`'s answer from ``along`` (from
+        :meth:`read_parent_with_page_along`, travelled), for an authorized
+        caller."""
+        raise NotImplementedError
+
     def timestamp(self) -> int:
         """Current timestamp of the list."""
         if self.known_timestamp is not None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from orjson import Fragment
 from pyramid import httpexceptions
 
@@ -24,13 +26,14 @@ class PluralViews:
 
     # Access.
 
-    def plural_access(self, permission: str) -> list[str] | None:
+    def plural_access(self, permission: str, along: Any = None) -> list[str] | None:
         """Ids the caller may see (``read``) or delete (``write``) in the
         list: ``None`` for the whole list, else the ids holding an object
         ACE. Without any, an empty list when the caller may create in the
-        list, else 401/403."""
+        list, else 401/403. ``along``: see ``Authorizer.is_allowed`` (for
+        the whole list)."""
         request, authorizer = self.request, self.authorizer
-        if authorizer.is_allowed(request, permission, self.plural_uri):
+        if authorizer.is_allowed(request, permission, self.plural_uri, along):
             return None
         ids = authorizer.accessible_ids(request, permission, self.plural_uri)
         if ids:
@@ -85,24 +88,45 @@ class PluralViews:
         token = pagination.decode_token(query.token)
         return pagination.pagination_rules(query.sorting, token.last_object), token.offset
 
-    def prefetch_page(self, query, conditions, ids, limit, as_json: bool) -> tuple[bool, list]:
+    def prefetch_page(
+        self, query, conditions, ids, limit, as_json: bool, along: Any = None
+    ) -> tuple[bool, list]:
         """``(True, page)`` when the page of a plain ``GET`` was read
         together with the parent object (:meth:`read_parent_with_page`;
         ``page`` is None if the storage holds no JSON text), else ``(False,
         None)``: then the page is read after the preconditions are checked,
         as usual. Only where nothing can answer before the page is read (no
-        precondition header, a valid token)."""
+        precondition header, a valid token). ``along`` (from
+        :meth:`page_along`) is used when it travelled with the authorization
+        and the caller may read the whole list."""
+        arguments = self._prefetchable(query, conditions, ids, limit, as_json)
+        if arguments is None:
+            return False, None
+        if along is not None and along.travelled and ids is None:
+            return self.accept_parent_with_page(along)
+        return self.read_parent_with_page(arguments)
+
+    def page_along(self, query, conditions, limit, as_json: bool) -> Any:
+        """The read of :meth:`prefetch_page` for a caller who may read the
+        whole list, as a :class:`kinto.core.sql.fast.Along` to offer to its
+        authorization (:meth:`read_parent_with_page_along`), or None."""
+        arguments = self._prefetchable(query, conditions, None, limit, as_json)
+        if arguments is None:
+            return None
+        return self.read_parent_with_page_along(arguments)
+
+    def _prefetchable(self, query, conditions, ids, limit, as_json: bool) -> dict | None:
+        """The page's listing arguments when :meth:`prefetch_page` may read
+        it before the preconditions are checked, else None."""
         if not as_json or self.request.method != "GET" or ids == []:
-            return False, None
+            return None
         if conditions.if_match is not None or conditions.if_none_match is not None:
-            return False, None
+            return None
         try:
             rules, _ = self.paging(query)
         except httpexceptions.HTTPBadRequest:
-            return False, None  # answered in its usual place
-        return self.read_parent_with_page(
-            self.page_arguments(query, ids, limit, query.include_deleted, rules)
-        )
+            return None  # answered in its usual place
+        return self.page_arguments(query, ids, limit, query.include_deleted, rules)
 
     def set_next_page(self, query, last: dict, limit: int, offset: int) -> str:
         token, nonce = pagination.encode_token(last, query.sorting, offset + limit + 1)
@@ -118,11 +142,12 @@ class PluralViews:
         request = self.request
         query = self.list_query()
         conditions = preconditions.parse(request)
-        ids = self.plural_access("read")
         # Nothing looks into the objects: sent as the storage holds them.
         as_json = not query.fields and not events.is_listened(request.registry, ACTIONS.READ)
         limit = self.effective_limit(query.limit)
-        prefetched, page = self.prefetch_page(query, conditions, ids, limit, as_json)
+        along = self.page_along(query, conditions, limit, as_json)
+        ids = self.plural_access("read", along)
+        prefetched, page = self.prefetch_page(query, conditions, ids, limit, as_json, along)
         self.check_parent_exists()
         timestamp = self.timestamp()
         self.check_preconditions(conditions, Kind.READ, timestamp)

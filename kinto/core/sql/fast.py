@@ -118,12 +118,22 @@ class Along:
     same database, as rows added to its result (``UNION ALL``): ``sql``
     selects three text columns, the first always ``marker`` (a value that
     the other statement's first column never holds), with ``:name``
-    parameters ``params``. The backend that takes it along hands the rows
+    parameters ``params`` (``arrays``: its array parameters, as for
+    :class:`RawStatement`). The backend that takes it along hands the rows
     over with :meth:`deliver`; ``result`` is then ``parse(rows)``, and
     ``travelled`` True. A backend that cannot take it leaves it untouched:
     its owner then reads on its own."""
 
-    __slots__ = ("database", "sql", "params", "marker", "parse", "travelled", "result")
+    __slots__ = (
+        "database",
+        "sql",
+        "params",
+        "marker",
+        "parse",
+        "arrays",
+        "travelled",
+        "result",
+    )
 
     def __init__(
         self,
@@ -132,12 +142,14 @@ class Along:
         params: dict[str, Any],
         marker: str,
         parse: Callable[[list[tuple]], Any],
+        arrays: Collection[str] = (),
     ) -> None:
         self.database = database
         self.sql = sql
         self.params = params
         self.marker = marker
         self.parse = parse
+        self.arrays = frozenset(arrays)
         self.travelled = False
         self.result: Any = None
 

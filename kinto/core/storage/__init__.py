@@ -268,6 +268,24 @@ class StorageBase(abc.ABC):
         )
         return obj, timestamp, self.list_all_json(list_resource_name, list_parent_id, **page)
 
+    def page_along(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        list_resource_name: str,
+        list_parent_id: str,
+        **page: Any,
+    ) -> Any:
+        """A :class:`kinto.core.sql.fast.Along` reading what
+        :meth:`get_with_list_page` answers, for another backend on the same
+        database to take along with its own statement; once delivered, its
+        ``result`` is a function returning that answer (or raising
+        :class:`ObjectNotFoundError`), which does the parsing only when
+        called. None (the default) when the backend has none for this
+        page."""
+        return None
+
     @abc.abstractmethod
     def update(
         self,

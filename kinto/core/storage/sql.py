@@ -33,7 +33,7 @@ from __future__ import annotations
 import abc
 import json
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -148,8 +148,24 @@ class Dialect(abc.ABC):
         (an :meth:`array_value`): one parameter whatever the list's size."""
 
 
-#: First column of the rows of read_along (no object URI looks like it).
+class _PagePlan(NamedTuple):
+    """How get_with_list_page (or page_along) reads a page: the prepared
+    page statement, the parameters of the whole statement, and ``kept``:
+    None when pages are not kept, else ``(cache key, version, page)`` (the
+    last two None when none is kept)."""
+
+    statement: fast.RawStatement
+    params: dict[str, Any]
+    kept: tuple | None
+    object_id: str
+    list_resource_name: str
+    list_parent_id: str
+
+
+#: First column of the rows of read_along and page_along (no object URI
+#: looks like them).
 _ALONG_OBJECT = "#object"
+_ALONG_PAGE = "#page"
 
 
 class SQLStorage(StorageBase):
@@ -202,6 +218,14 @@ class SQLStorage(StorageBase):
             f" WHERE COALESCE({version_sql} <> CAST(:known_version AS BIGINT), TRUE)"
             if dialect.list_versions
             else ""
+        )
+        # The same, as page_along's first row of three text columns.
+        self._along_parent_row_sql = (
+            f"SELECT '{_ALONG_PAGE}', '@' || CAST(last_modified AS TEXT) || ','"  # noqa: S608
+            f" || COALESCE(CAST((SELECT t.last_modified {list_row}) AS TEXT), '') || ','"
+            f" || COALESCE(CAST({version_sql} AS TEXT), ''), {dialect.data_sql}"
+            " FROM objects WHERE resource_name = :parent_r AND parent_id = :parent_p"
+            " AND id = :parent_id AND NOT deleted"
         )
         self._with_parent_statements: dict[str, fast.RawStatement] = {}
         #: Pages of get_with_list_page by statement and parameters, with the
@@ -402,6 +426,89 @@ class SQLStorage(StorageBase):
         list_parent_id: str,
         **page: Any,
     ) -> tuple[dict, int, list[RawObject] | None]:
+        plan = self._page_plan(
+            resource_name, parent_id, object_id, list_resource_name, list_parent_id, page
+        )
+        if plan is None:
+            return super().get_with_list_page(
+                resource_name, parent_id, object_id, list_resource_name, list_parent_id, **page
+            )
+        # One statement, hence one snapshot: the parent's row (kind 0) and
+        # the page's rows (kind 1, in the page's order).
+        page_statement, params = plan.statement, plan.params
+        statement = self._with_parent_statements.get(page_statement.text)
+        if statement is None:
+            page_sql = (
+                f"SELECT 1, page.*, NULL, NULL FROM ({page_statement.text}) AS page"  # noqa: S608
+                f"{self._page_condition}"
+            )
+            statement = fast.RawStatement(
+                f"{self._parent_row_sql} UNION ALL {page_sql}", arrays=page_statement.arrays
+            )
+            fast.remember(self._with_parent_statements, page_statement.text, statement)
+        rows = self.database.run(lambda c: fast.fetch_all(c, statement, params), write=False)
+        parent = None
+        page_rows = []
+        for kind, *columns in rows:
+            if kind == 0:
+                parent = (columns[1], columns[2], columns[3], columns[4])
+            else:
+                page_rows.append(columns[:3])
+        return self._page_answer(plan, parent, page_rows)
+
+    def page_along(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        list_resource_name: str,
+        list_parent_id: str,
+        **page: Any,
+    ) -> fast.Along | None:
+        plan = self._page_plan(
+            resource_name, parent_id, object_id, list_resource_name, list_parent_id, page
+        )
+        if plan is None:
+            return None
+        page_statement, params = plan.statement, plan.params
+        # The statement of get_with_list_page as rows of three text
+        # columns: the parent's row (its second column starts with "@"),
+        # then the page's rows.
+        sql = (
+            f"{self._along_parent_row_sql} UNION ALL SELECT '{_ALONG_PAGE}',"  # noqa: S608
+            " CAST(page.last_modified AS TEXT) || ',' || page.id, page.data"
+            f" FROM ({page_statement.text}) AS page{self._page_condition}"
+        )
+
+        def parse(rows: list[tuple]) -> Callable[[], tuple]:
+            def answer() -> tuple[dict, int, list[RawObject] | None]:
+                parent = None
+                page_rows = []
+                for _, head, data in rows:
+                    if head.startswith("@"):
+                        stamp, list_stamp, version = head[1:].split(",")
+                        parent = (
+                            int(stamp),
+                            data,
+                            int(list_stamp) if list_stamp else None,
+                            int(version) if version else None,
+                        )
+                    else:
+                        stamp, _, page_id = head.partition(",")
+                        page_rows.append((page_id, int(stamp), data))
+                return self._page_answer(plan, parent, page_rows)
+
+            return answer
+
+        return fast.Along(
+            self.database, sql, params, _ALONG_PAGE, parse, arrays=page_statement.arrays
+        )
+
+    def _page_plan(
+        self, resource_name, parent_id, object_id, list_resource_name, list_parent_id, page
+    ) -> _PagePlan | None:
+        """The plan of get_with_list_page (``page``: its keyword arguments),
+        or None when the page is not read by a prepared statement."""
         query = (
             list_resource_name,
             list_parent_id,
@@ -414,28 +521,15 @@ class SQLStorage(StorageBase):
         limit = query[5]
         prepared = None if limit is not None and limit <= 0 else self.queries.prepared(*query)
         if prepared is None:
-            return super().get_with_list_page(
-                resource_name, parent_id, object_id, list_resource_name, list_parent_id, **page
-            )
-        # One statement, hence one snapshot: the parent's row (kind 0) and
-        # the page's rows (kind 1, in the page's order).
+            return None
         page_statement, params = prepared
-        statement = self._with_parent_statements.get(page_statement.text)
-        if statement is None:
-            page_sql = (
-                f"SELECT 1, page.*, NULL, NULL FROM ({page_statement.text}) AS page"  # noqa: S608
-                f"{self._page_condition}"
-            )
-            statement = fast.RawStatement(
-                f"{self._parent_row_sql} UNION ALL {page_sql}", arrays=page_statement.arrays
-            )
-            fast.remember(self._with_parent_statements, page_statement.text, statement)
         # Kept pages are only for reads of committed data (a transaction's
         # own writes may not have moved the version yet).
-        kept = key = None
+        kept = None
         if self.dialect.list_versions and not self.database.in_write_transaction():
             key = (page_statement.text, repr(sorted(params.items())))
-            kept = self.pages.get(key)
+            found = self.pages.get(key)
+            kept = (key, *found) if found is not None else (key, None, None)
         params = {
             **params,
             "parent_r": resource_name,
@@ -443,28 +537,31 @@ class SQLStorage(StorageBase):
             "parent_id": object_id,
             "parent_lr": list_resource_name,
             "parent_lp": list_parent_id,
-            "known_version": kept[0] if kept is not None else None,
+            "known_version": kept[1] if kept is not None else None,
         }
-        rows = self.database.run(lambda c: fast.fetch_all(c, statement, params), write=False)
-        parent = None
-        page_rows = []
-        for kind, *columns in rows:
-            if kind == 0:
-                parent = columns
-            else:
-                page_rows.append(columns[:3])
+        return _PagePlan(
+            page_statement, params, kept, object_id, list_resource_name, list_parent_id
+        )
+
+    def _page_answer(
+        self, plan: _PagePlan, parent: tuple | None, page_rows: list
+    ) -> tuple[dict, int, list[RawObject] | None]:
+        """get_with_list_page's answer from the rows of its statement: the
+        parent's ``(last_modified, data, list timestamp, list version)`` (None
+        when missing) and the page's ``(id, last_modified, data)``."""
+        kept, object_id = plan.kept, plan.object_id
         if parent is None:
             raise ObjectNotFoundError(message=f"Object {object_id!r} not found")
-        obj = self._object(object_id, parent[1], parent[2])
-        timestamp, version = parent[3], parent[4]
+        last_modified, data, timestamp, version = parent
+        obj = self._object(object_id, last_modified, data)
         if timestamp is None:
-            timestamp = self.resource_timestamp(list_resource_name, list_parent_id)
-        if kept is not None and version == kept[0]:
-            return obj, timestamp, list(kept[1])
+            timestamp = self.resource_timestamp(plan.list_resource_name, plan.list_parent_id)
+        if kept is not None and kept[1] is not None and version == kept[1]:
+            return obj, timestamp, list(kept[2])
         page_objects = self._raw_objects(page_rows)
-        if version is not None and key is not None:
+        if version is not None and kept is not None:
             chars = sum(len(raw.json) for raw in page_objects)
-            self.pages.put(key, version, tuple(page_objects), chars)
+            self.pages.put(kept[0], version, tuple(page_objects), chars)
         return obj, timestamp, page_objects
 
     def list_all(

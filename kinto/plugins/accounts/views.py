@@ -21,6 +21,7 @@ parent id ``*``.
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from pyramid import httpexceptions
 from pyramid_tm import is_tm_active
@@ -149,12 +150,12 @@ class Account(Resource):
                 [{"location": "path", "description": "Invalid object id"}]
             )
 
-    def plural_access(self, permission: str) -> list[str] | None:
+    def plural_access(self, permission: str, along: Any = None) -> list[str] | None:
         if self.parent_id == ALL_ACCOUNTS:
             return None
         if self.request.prefixed_userid is None:
             raise cannot_read_accounts(self.request)
-        return super().plural_access(permission)
+        return super().plural_access(permission, along)
 
     def timestamp(self) -> int:
         if self.parent_id != ALL_ACCOUNTS:

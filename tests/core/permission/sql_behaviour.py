@@ -16,7 +16,7 @@ from transaction.interfaces import NoTransaction
 
 from kinto.core import sql
 from kinto.core.permission import sql as permission_sql
-from kinto.core.storage import BackendError
+from kinto.core.storage import COMPARISON, BackendError, Filter, ObjectNotFoundError, Sort
 from kinto.core.storage import postgresql as storage_postgresql
 from kinto.core.storage import sqlite as storage_sqlite
 from tests.sql_support import captured_statements
@@ -106,6 +106,39 @@ class SQLPermissionBehaviour:
         along.database = object()  # as if the storage were elsewhere
         permission.get_principals_and_permissions(["alice"], [COLLECTION], ["read"], along=along)
         assert not along.travelled
+
+    def page_along(self, storage, **page):
+        page = {"sorting": [Sort("last_modified", -1)], "limit": 10, **page}
+        along = storage.page_along("collection", "/buckets/b", "c", "record", COLLECTION, **page)
+        alone = storage.get_with_list_page(
+            "collection", "/buckets/b", "c", "record", COLLECTION, **page
+        )
+        return along, alone
+
+    def test_a_page_along_travels_in_the_same_statement(self, permission, storage):
+        storage.create("collection", "/buckets/b", {"id": "c", "title": "C"})
+        ids = [storage.create("record", COLLECTION, {"n": n})["id"] for n in range(3)]
+        permission.add_principal_to_ace(COLLECTION, "read", "alice")
+        filters = [Filter("id", ids[:2], COMPARISON.IN)]
+        along, alone = self.page_along(storage, filters=filters)
+        with statements_of(permission.database) as sent:
+            _, acls = permission.get_principals_and_permissions(
+                ["alice"], [COLLECTION], ["read"], along=along
+            )
+        assert len(sent) == 1, sent
+        assert acls == [{"read": {"alice"}}]
+        assert along.travelled
+        assert along.result() == alone
+        assert [raw.load()["n"] for raw in alone[2]] == [1, 0]
+
+    def test_a_page_along_of_a_missing_parent_raises_when_read(self, permission, storage):
+        along = storage.page_along(
+            "collection", "/buckets/b", "gone", "record", COLLECTION, limit=10
+        )
+        permission.get_principals_and_permissions(["alice"], [COLLECTION], ["read"], along=along)
+        assert along.travelled
+        with pytest.raises(ObjectNotFoundError):
+            along.result()
 
     # Schema.
 
