@@ -82,7 +82,7 @@ class Record(Resource):
             return None
         return self.storage.page_along(*self._page_of(), **page)
 
-    def accept_parent_with_page(self, along: Any) -> tuple[bool, list | None]:
+    def accept_parent_with_page(self, along: Any) -> tuple[bool, list | None] | None:
         return self._parent_with_page(along.result)
 
     def _page_of(self) -> tuple[str, str, str, str, str]:
@@ -91,11 +91,14 @@ class Record(Resource):
         bucket_uri = f"/buckets/{self.matchdict['bucket_id']}"
         return "collection", bucket_uri, self.matchdict["collection_id"], self.name, self.parent_id
 
-    def _parent_with_page(self, read) -> tuple[bool, list | None]:
+    def _parent_with_page(self, read) -> tuple[bool, list | None] | None:
         try:
-            self._collection, self.known_timestamp, objects = read()
+            answer = read()
         except ObjectNotFoundError:
             raise schemas.missing_parent(self.matchdict["collection_id"], "collection") from None
+        if answer is None:
+            return None
+        self._collection, self.known_timestamp, objects = answer
         return True, objects
 
     def check_parent_exists(self) -> None:

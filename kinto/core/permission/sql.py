@@ -63,6 +63,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from kinto.core import sql
+from kinto.core.authentication import EVERYONE
 from kinto.core.permission import BoundPermission, PermissionBase
 from kinto.core.sql import fast
 
@@ -346,12 +347,27 @@ class Permission(PermissionBase):
         return self.database.run(work, write=False)
 
     def _with_along(self, statement: fast.RawStatement, along: fast.Along) -> fast.RawStatement:
-        """``statement`` followed by the rows of ``along``."""
+        """``statement`` followed by the rows of ``along``, whose guard
+        (:data:`kinto.core.sql.fast.GUARD`) becomes: the users hold one of
+        the ACEs read, themselves, through a group or as everyone."""
         key = (statement.text, along.sql)
         combined = self._along_statements.get(key)
         if combined is None:
+            some = (
+                " AND g.permission = ANY(:permissions)"
+                if "permissions" in statement.arrays
+                else ""
+            )
+            guard = (
+                "EXISTS (SELECT 1 FROM access_control_entries AS g"  # noqa: S608
+                f" WHERE g.object_id = ANY(:object_ids){some}"
+                f" AND (g.principal = ANY(:user_ids) OR g.principal = '{EVERYONE}'"
+                " OR g.principal IN (SELECT u.principal FROM user_principals AS u"
+                " WHERE u.user_id = ANY(:user_ids))))"
+            )
+            along_sql = along.sql.replace(fast.GUARD, guard)
             combined = fast.RawStatement(
-                f"{statement.text} UNION ALL {along.sql}",
+                f"{statement.text} UNION ALL {along_sql}",
                 arrays=statement.arrays | along.arrays,
             )
             fast.remember(self._along_statements, key, combined)

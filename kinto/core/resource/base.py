@@ -140,10 +140,10 @@ class ResourceBase:
         offer to the authorization, or None (the default)."""
         return None
 
-    def accept_parent_with_page(self, along: Any) -> tuple[bool, list | None]:
+    def accept_parent_with_page(self, along: Any) -> tuple[bool, list | None] | None:
         """:meth:`read_parent_with_page`'s answer from ``along`` (from
         :meth:`read_parent_with_page_along`, travelled), for an authorized
-        caller."""
+        caller; None when it holds no page (then read it)."""
         raise NotImplementedError
 
     def timestamp(self) -> int:

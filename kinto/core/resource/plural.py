@@ -103,7 +103,9 @@ class PluralViews:
         if arguments is None:
             return False, None
         if along is not None and along.travelled and ids is None:
-            return self.accept_parent_with_page(along)
+            accepted = self.accept_parent_with_page(along)
+            if accepted is not None:
+                return accepted
         return self.read_parent_with_page(arguments)
 
     def page_along(self, query, conditions, limit, as_json: bool) -> Any:

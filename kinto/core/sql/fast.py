@@ -113,16 +113,23 @@ def remember(cache: dict, key: Any, value: Any) -> None:
     cache[key] = value
 
 
+#: See :class:`Along`.
+GUARD = "(1 = 1 /* along guard */)"
+
+
 class Along:
     """A read that can travel with a statement of another backend on the
     same database, as rows added to its result (``UNION ALL``): ``sql``
     selects three text columns, the first always ``marker`` (a value that
     the other statement's first column never holds), with ``:name``
     parameters ``params`` (``arrays``: its array parameters, as for
-    :class:`RawStatement`). The backend that takes it along hands the rows
-    over with :meth:`deliver`; ``result`` is then ``parse(rows)``, and
-    ``travelled`` True. A backend that cannot take it leaves it untouched:
-    its owner then reads on its own."""
+    :class:`RawStatement`). ``sql`` may hold :data:`GUARD`, a condition
+    (true as it stands) that the backend taking it along replaces with one
+    of its own: that the caller holds one of the ACEs the statement reads.
+    The backend that takes it along hands the rows over with
+    :meth:`deliver`; ``result`` is then ``parse(rows)``, and ``travelled``
+    True. A backend that cannot take it leaves it untouched: its owner then
+    reads on its own."""
 
     __slots__ = (
         "database",

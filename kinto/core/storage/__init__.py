@@ -282,7 +282,8 @@ class StorageBase(abc.ABC):
         database to take along with its own statement; once delivered, its
         ``result`` is a function returning that answer (or raising
         :class:`ObjectNotFoundError`), which does the parsing only when
-        called. None (the default) when the backend has none for this
+        called, or None when the page was not read (its guard did not
+        hold). None (the default) when the backend has none for this
         page."""
         return None
 

@@ -219,11 +219,13 @@ class SQLStorage(StorageBase):
             if dialect.list_versions
             else ""
         )
-        # The same, as page_along's first row of three text columns.
+        # The same, as page_along's first row of three text columns, with
+        # whether the page is sent (its guard held).
         self._along_parent_row_sql = (
             f"SELECT '{_ALONG_PAGE}', '@' || CAST(last_modified AS TEXT) || ','"  # noqa: S608
             f" || COALESCE(CAST((SELECT t.last_modified {list_row}) AS TEXT), '') || ','"
-            f" || COALESCE(CAST({version_sql} AS TEXT), ''), {dialect.data_sql}"
+            f" || COALESCE(CAST({version_sql} AS TEXT), '') || ','"
+            f" || CASE WHEN {fast.GUARD} THEN '1' ELSE '0' END, {dialect.data_sql}"
             " FROM objects WHERE resource_name = :parent_r AND parent_id = :parent_p"
             " AND id = :parent_id AND NOT deleted"
         )
@@ -473,20 +475,25 @@ class SQLStorage(StorageBase):
         page_statement, params = plan.statement, plan.params
         # The statement of get_with_list_page as rows of three text
         # columns: the parent's row (its second column starts with "@"),
-        # then the page's rows.
+        # then the page's rows. The page is only read when the guard holds
+        # (the caller holds an ACE of the lists's lineage: it may read it
+        # whole), so that it is not read for callers who may not.
+        condition = self._page_condition or " WHERE TRUE"
         sql = (
             f"{self._along_parent_row_sql} UNION ALL SELECT '{_ALONG_PAGE}',"  # noqa: S608
             " CAST(page.last_modified AS TEXT) || ',' || page.id, page.data"
-            f" FROM ({page_statement.text}) AS page{self._page_condition}"
+            f" FROM ({page_statement.text}) AS page{condition} AND {fast.GUARD}"
         )
 
-        def parse(rows: list[tuple]) -> Callable[[], tuple]:
-            def answer() -> tuple[dict, int, list[RawObject] | None]:
+        def parse(rows: list[tuple]) -> Callable[[], tuple | None]:
+            def answer() -> tuple[dict, int, list[RawObject] | None] | None:
                 parent = None
                 page_rows = []
                 for _, head, data in rows:
                     if head.startswith("@"):
-                        stamp, list_stamp, version = head[1:].split(",")
+                        stamp, list_stamp, version, guarded = head[1:].split(",")
+                        if guarded != "1":
+                            return None  # the page was not read
                         parent = (
                             int(stamp),
                             data,

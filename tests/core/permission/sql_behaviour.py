@@ -131,6 +131,21 @@ class SQLPermissionBehaviour:
         assert along.result() == alone
         assert [raw.load()["n"] for raw in alone[2]] == [1, 0]
 
+    @pytest.mark.parametrize("holder", ["alice", "group", "system.Everyone", "nobody"])
+    def test_a_page_along_is_only_read_for_holders_of_an_ace_read(
+        self, permission, storage, holder
+    ):
+        storage.create("collection", "/buckets/b", {"id": "c"})
+        storage.create("record", COLLECTION, {"n": 0})
+        permission.add_user_principal("alice", "group")
+        permission.add_principal_to_ace(COLLECTION, "write", holder)
+        along, alone = self.page_along(storage)
+        permission.get_principals_and_permissions(
+            ["alice", "system.Authenticated"], [COLLECTION], ["read", "write"], along=along
+        )
+        assert along.travelled
+        assert along.result() == (None if holder == "nobody" else alone)
+
     def test_a_page_along_of_a_missing_parent_raises_when_read(self, permission, storage):
         along = storage.page_along(
             "collection", "/buckets/b", "gone", "record", COLLECTION, limit=10
