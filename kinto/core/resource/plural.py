@@ -20,6 +20,38 @@ _TO_ALERT = {
 }
 
 
+class ListReaders:
+    """Whether each user (by user id, None for anonymous) could read the
+    whole of a list the last time it listed it, for at most ``size`` pairs
+    (forgotten all at once when full). Only a guess of the next answer,
+    deciding what is read ahead (:meth:`PluralViews.page_along`), never
+    what is shown."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._readers: dict[tuple[str | None, str], bool] = {}
+
+    @classmethod
+    def of(cls, registry: Any) -> ListReaders:
+        """The instance of the application's ``registry``."""
+        readers = getattr(registry, "list_readers", None)
+        if readers is None:
+            readers = registry.list_readers = cls()
+        return readers
+
+    def may_read(self, userid: str | None, list_uri: str) -> bool:
+        """False when ``userid`` could not read the whole list last time."""
+        return self._readers.get((userid, list_uri), True)
+
+    def remember(self, userid: str | None, list_uri: str, whole: bool) -> None:
+        key = (userid, list_uri)
+        if self._readers.get(key) is whole:
+            return
+        if len(self._readers) >= self.size:
+            self._readers.clear()
+        self._readers[key] = whole
+
+
 class PluralViews:
     """Mixin of :class:`~kinto.core.resource.Resource` (needs the helpers of
     :class:`~kinto.core.resource.base.ResourceBase`)."""
@@ -111,9 +143,15 @@ class PluralViews:
     def page_along(self, query, conditions, limit, as_json: bool) -> Any:
         """The read of :meth:`prefetch_page` for a caller who may read the
         whole list, as a :class:`kinto.core.sql.fast.Along` to offer to its
-        authorization (:meth:`read_parent_with_page_along`), or None."""
+        authorization (:meth:`read_parent_with_page_along`), or None. Not
+        offered to a caller who could not read the whole list last time
+        (see :class:`ListReaders`): it would only make the authorization
+        statement longer."""
         arguments = self._prefetchable(query, conditions, None, limit, as_json)
         if arguments is None:
+            return None
+        request = self.request
+        if not ListReaders.of(request.registry).may_read(request.prefixed_userid, self.plural_uri):
             return None
         return self.read_parent_with_page_along(arguments)
 
@@ -148,7 +186,13 @@ class PluralViews:
         as_json = not query.fields and not events.is_listened(request.registry, ACTIONS.READ)
         limit = self.effective_limit(query.limit)
         along = self.page_along(query, conditions, limit, as_json)
-        ids = self.plural_access("read", along)
+        readers = ListReaders.of(request.registry)
+        try:
+            ids = self.plural_access("read", along)
+        except httpexceptions.HTTPException:
+            readers.remember(request.prefixed_userid, self.plural_uri, False)
+            raise
+        readers.remember(request.prefixed_userid, self.plural_uri, ids is None)
         prefetched, page = self.prefetch_page(query, conditions, ids, limit, as_json, along)
         self.check_parent_exists()
         timestamp = self.timestamp()

@@ -5,6 +5,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from kinto.core import events
+from kinto.core.resource.plural import ListReaders
 
 from .conftest import auth
 
@@ -497,3 +498,31 @@ def test_delete_list_without_access_nor_creation(make_toy_app, alice):
     app = make_toy_app(toy_create_principals="")
     app.delete("/v1/toys", headers=alice, status=403)
     app.delete("/v1/toys", status=401)
+
+
+class TestListReaders:
+    """The guess of who may read a whole list, deciding what is read ahead."""
+
+    def test_a_user_never_seen_may_read(self):
+        assert ListReaders().may_read("alice", "/buckets/b/collections/c/records")
+
+    def test_the_last_answer_is_remembered_per_user_and_list(self):
+        readers = ListReaders()
+        readers.remember("bob", "/l", False)
+        assert not readers.may_read("bob", "/l")
+        assert readers.may_read("bob", "/other")
+        assert readers.may_read(None, "/l")
+        readers.remember("bob", "/l", True)
+        assert readers.may_read("bob", "/l")
+
+    def test_everything_is_forgotten_when_full(self):
+        readers = ListReaders(size=2)
+        readers.remember("a", "/l", False)
+        readers.remember("b", "/l", False)
+        readers.remember("c", "/l", False)
+        assert readers.may_read("a", "/l")
+        assert not readers.may_read("c", "/l")
+
+    def test_one_per_application(self):
+        registry = type("Registry", (), {})()
+        assert ListReaders.of(registry) is ListReaders.of(registry)
