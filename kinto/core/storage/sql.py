@@ -230,6 +230,7 @@ class SQLStorage(StorageBase):
             " AND id = :parent_id AND NOT deleted"
         )
         self._with_parent_statements: dict[str, fast.RawStatement] = {}
+        self._along_page_statements: dict[str, str] = {}
         #: Pages of get_with_list_page by statement and parameters, with the
         #: list version they were read at (when the dialect has versions).
         self.pages = PageCache()
@@ -473,17 +474,20 @@ class SQLStorage(StorageBase):
         if plan is None:
             return None
         page_statement, params = plan.statement, plan.params
-        # The statement of get_with_list_page as rows of three text
-        # columns: the parent's row (its second column starts with "@"),
-        # then the page's rows. The page is only read when the guard holds
-        # (the caller holds an ACE of the lists's lineage: it may read it
-        # whole), so that it is not read for callers who may not.
-        condition = self._page_condition or " WHERE TRUE"
-        sql = (
-            f"{self._along_parent_row_sql} UNION ALL SELECT '{_ALONG_PAGE}',"  # noqa: S608
-            " CAST(page.last_modified AS TEXT) || ',' || page.id, page.data"
-            f" FROM ({page_statement.text}) AS page{condition} AND {fast.GUARD}"
-        )
+        sql = self._along_page_statements.get(page_statement.text)
+        if sql is None:
+            # The statement of get_with_list_page as rows of three text
+            # columns: the parent's row (its second column starts with "@"),
+            # then the page's rows. The page is only read when the guard
+            # holds (the caller holds an ACE of the list's lineage: it may
+            # read it whole), so that it is not read for callers who may not.
+            condition = self._page_condition or " WHERE TRUE"
+            sql = (
+                f"{self._along_parent_row_sql} UNION ALL SELECT '{_ALONG_PAGE}',"  # noqa: S608
+                " CAST(page.last_modified AS TEXT) || ',' || page.id, page.data"
+                f" FROM ({page_statement.text}) AS page{condition} AND {fast.GUARD}"
+            )
+            fast.remember(self._along_page_statements, page_statement.text, sql)
 
         def parse(rows: list[tuple]) -> Callable[[], tuple | None]:
             def answer() -> tuple[dict, int, list[RawObject] | None] | None:
