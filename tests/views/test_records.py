@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-RECORDS = "/v1/buckets/b/collections/c/records"
+COLLECTION_URL = "/v1/buckets/b/collections/c"
+RECORDS = f"{COLLECTION_URL}/records"
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
@@ -371,3 +372,33 @@ def test_pages_of_records_chain_to_the_whole_list(app, alice, collection):
         seen += [obj["id"] for obj in response.json["data"]]
         url = response.headers.get("Next-Page")
     assert seen == ["r6", "r3", "r0", "r4", "r1", "r5", "r2"]
+
+
+# Listings after writes (on PostgreSQL the pages are kept between requests:
+# every write must show in the next listing).
+
+
+def test_every_acknowledged_write_shows_in_the_next_listing(app, alice, bob, bob_id, collection):
+    def listed(query="", headers=alice):
+        return app.get(f"{RECORDS}?_sort=id{query}", headers=headers).json["data"]
+
+    etag = app.get(RECORDS, headers=alice).headers["ETag"].strip('"')
+    for n in range(5):
+        app.put_json(f"{RECORDS}/r{n}", {"data": {"n": n}}, headers=alice)
+        assert [obj["n"] for obj in listed()] == list(range(n + 1))
+    app.patch_json(f"{RECORDS}/r0", {"data": {"n": 10}}, headers=alice)
+    assert listed()[0]["n"] == 10
+    app.delete(f"{RECORDS}/r1", headers=alice)
+    assert [obj["id"] for obj in listed()] == ["r0", "r2", "r3", "r4"]
+    changes = listed(f"&_since={etag}")
+    assert {obj["id"]: obj.get("deleted", False) for obj in changes}["r1"] is True
+    app.put_json(f"{RECORDS}/r5", {"data": {"n": 5, "last_modified": 1}}, headers=alice)
+    assert "r5" in [obj["id"] for obj in listed()]
+    # A permission change shows too: bob lists only what he may read.
+    app.get(RECORDS, headers=bob, status=403)
+    app.patch_json(COLLECTION_URL, {"permissions": {"read": [bob_id]}}, headers=alice)
+    assert len(listed(headers=bob)) == 5
+    app.patch_json(COLLECTION_URL, {"permissions": {"read": []}}, headers=alice)
+    app.get(RECORDS, headers=bob, status=403)
+    app.delete(RECORDS, headers=alice)
+    assert listed() == []
