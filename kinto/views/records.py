@@ -101,8 +101,19 @@ class Record(Resource):
         self._collection, self.known_timestamp, objects = answer
         return True, objects
 
-    def check_parent_exists(self) -> None:
+    def check_parent_exists(self, along: Any = None) -> None:
+        if along is not None and along.travelled and self._collection is None:
+            if along.result is None:
+                raise schemas.missing_parent(self.matchdict["collection_id"], "collection")
+            self._collection = along.result
+            return
         self.collection  # noqa: B018 (raises when missing)
+
+    def parent_along(self) -> Any:
+        if self._collection is not None or batch_memo.current(self.request) is not None:
+            return None
+        bucket_uri = f"/buckets/{self.matchdict['bucket_id']}"
+        return self.storage.read_along("collection", bucket_uri, self.matchdict["collection_id"])
 
     def process_object(self, new: dict, old: dict | None = None) -> dict:
         if not schemas.validation_enabled(self.options.settings):

@@ -79,14 +79,22 @@ class ResourceBase:
         object (``""`` for top-level resources)."""
         return self.plural_uri.rsplit("/", 1)[0]
 
-    def check_parent_exists(self) -> None:
+    def check_parent_exists(self, along: Any = None) -> None:
         """Raise 404 (errno 111) when the parent object is missing. No-op
-        here.
+        here. ``along``: the read of :meth:`parent_along`, which answers if
+        it travelled.
 
         Plural handlers call it on every request (before authorization on
         writes, after it on reads). Object handlers call it only when the
         target object is missing: an existing object implies an existing
         parent, since deleting a parent deletes its children."""
+
+    def parent_along(self) -> Any:
+        """The read of the parent object as a
+        :class:`kinto.core.sql.fast.Along` (``Storage.read_along``) to offer
+        to an authorization, for :meth:`check_parent_exists`; None (the
+        default) when there is none to offer."""
+        return None
 
     def prepare_data(self, data: dict) -> dict:
         """Complete the ``data`` of a ``POST``/``PUT`` body that has one

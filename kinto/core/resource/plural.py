@@ -9,6 +9,7 @@ from orjson import Fragment
 from pyramid import httpexceptions
 
 from kinto.core import errors, events, jsonutil, utils
+from kinto.core.authorization import forbidden
 from kinto.core.events import ACTIONS
 from kinto.core.resource import pagination, patch, preconditions, querystring, schema
 from kinto.core.resource.preconditions import Kind
@@ -242,7 +243,14 @@ class PluralViews:
         """``POST``: create an object, or return the existing one (200) when
         ``data.id`` exists already."""
         request = self.request
-        self.check_parent_exists()
+        # On SQL backends the parent is read with the authorization (its
+        # answer is only acted upon at its usual place, after the 404 and
+        # 400 checks).
+        along = self.parent_along()
+        allowed = None
+        if along is not None:
+            allowed = self.authorizer.is_allowed(request, "create", self.plural_uri, along)
+        self.check_parent_exists(along)
         envelope = schema.parse_envelope(self.json_body(), self.permissions)
         data = self.prepare_data(dict(envelope.data)) if envelope.data is not None else {}
         object_id = data.get("id")
@@ -255,7 +263,10 @@ class PluralViews:
             if existing is not None:
                 return self.post_existing(existing, conditions)
 
-        self.authorizer.require(request, "create", self.plural_uri)
+        if allowed is None:
+            self.authorizer.require(request, "create", self.plural_uri)
+        elif not allowed:
+            raise forbidden(request)
         self.check_preconditions(conditions, Kind.CREATE_OR_REPLACE, None, exists=False)
         new = self.process_object(schema.clean_last_modified(data), None)
         # A new object: every permission is given, the stored ACL is not needed.

@@ -770,7 +770,7 @@ class TestWithKintoResources:
 
 class BackendSpy:
     """Stands for a real backend: every call goes through to it and is noted
-    as ``(method name, args)`` in ``calls``."""
+    as ``(method name, args, result)`` in ``calls``."""
 
     def __init__(self, backend, calls: list):
         self._backend = backend
@@ -782,8 +782,9 @@ class BackendSpy:
             return value
 
         def spied(*args, **kwargs):
-            self._calls.append((name, args))
-            return value(*args, **kwargs)
+            result = value(*args, **kwargs)
+            self._calls.append((name, args, result))
+            return result
 
         return spied
 
@@ -800,14 +801,21 @@ def spy_backends(app) -> list:
 
 
 def collection_reads(calls) -> int:
-    return sum(1 for name, args in calls if name == "get" and args[0] == "collection")
+    """Reads of a collection: alone (``get``) or offered along another
+    backend's statement (a ``read_along`` that the backend provides)."""
+    return sum(
+        1
+        for name, args, result in calls
+        if args[:1] == ("collection",)
+        and (name == "get" or (name == "read_along" and result is not None))
+    )
 
 
 def questions(calls, object_uri, permission) -> int:
     """Authorization questions sent to the permission backend whose bound
     ACEs include ``permission`` on ``object_uri``."""
     count = 0
-    for name, args in calls:
+    for name, args, _ in calls:
         if name == "check_permission":
             count += (object_uri, permission) in args[1]
         elif name == "get_principals_and_permissions":
