@@ -1,11 +1,13 @@
-"""Pages of lists kept in process with the list version they were read at
-(see :mod:`kinto.core.storage.migrations.versions.storage_0002_list_versions`).
+"""Pages of lists kept in process with the stamp of the list they were read
+at: its version (see
+:mod:`kinto.core.storage.migrations.versions.storage_0002_list_versions`)
+and its timestamp.
 
-A page is only valid for the version it was read at: the storage sends the
-version it holds with its next read of the same page, and the database
-sends the page again only if the list's version is another one. So the
-cache never answers alone, and a page is never served after its list
-changed, whichever process changed it.
+A page is only valid for the stamp it was read at: the storage sends the
+stamp it holds with its next read of the same page, and the database sends
+the page again only if the list's stamp is another one. So the cache never
+answers alone, and a page is never served after its list changed,
+whichever process changed it.
 """
 
 from __future__ import annotations
@@ -24,17 +26,17 @@ class PageCache:
     def __init__(self, max_entries: int = 256, max_chars: int = 32 * 1024 * 1024) -> None:
         self.max_entries = max_entries
         self.max_chars = max_chars
-        self._entries: dict[Hashable, tuple[int, Sequence[Any], int]] = {}
+        self._entries: dict[Hashable, tuple[Hashable, Sequence[Any], int]] = {}
         self._chars = 0
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> tuple[int, Sequence[Any]] | None:
-        """``(version, page)`` kept for ``key``, or None."""
+    def get(self, key: Hashable) -> tuple[Hashable, Sequence[Any]] | None:
+        """``(stamp, page)`` kept for ``key``, or None."""
         entry = self._entries.get(key)
         return None if entry is None else entry[:2]
 
-    def put(self, key: Hashable, version: int, page: Sequence[Any], chars: int) -> None:
-        """Keep ``page`` (``chars`` characters of JSON) read at ``version``;
+    def put(self, key: Hashable, stamp: Hashable, page: Sequence[Any], chars: int) -> None:
+        """Keep ``page`` (``chars`` characters of JSON) read at ``stamp``;
         a page larger than an eighth of the budget is not kept."""
         with self._lock:
             previous = self._entries.pop(key, None)
@@ -42,7 +44,7 @@ class PageCache:
                 self._chars -= previous[2]
             if chars > self.max_chars // 8:
                 return
-            self._entries[key] = (version, page, chars)
+            self._entries[key] = (stamp, page, chars)
             self._chars += chars
             while len(self._entries) > self.max_entries or self._chars > self.max_chars:
                 oldest = next(iter(self._entries))

@@ -87,7 +87,7 @@ class Dialect(abc.ABC):
     data_sql: str
     #: Whether ``timestamps`` has a ``version`` column (storage_0002): lists'
     #: pages are then kept (:class:`PageCache`) and read again only when
-    #: their list's version changed.
+    #: their list's version or timestamp changed.
     list_versions: bool = False
     #: ``SET`` assignment giving a list a new version (with a comma), or "".
     new_version_set: str = ""
@@ -151,8 +151,9 @@ class Dialect(abc.ABC):
 class _PagePlan(NamedTuple):
     """How get_with_list_page (or page_along) reads a page: the prepared
     page statement, the parameters of the whole statement, and ``kept``:
-    None when pages are not kept, else ``(cache key, version, page)`` (the
-    last two None when none is kept)."""
+    None when pages are not kept, else ``(cache key, stamp, page)`` (the
+    last two None when none is kept; the stamp: the list's ``(version,
+    timestamp)`` the page was read at)."""
 
     statement: fast.RawStatement
     params: dict[str, Any]
@@ -212,10 +213,14 @@ class SQLStorage(StorageBase):
             " FROM objects WHERE resource_name = :parent_r AND parent_id = :parent_p"
             " AND id = :parent_id AND NOT deleted"
         )
-        # The page's rows are only sent when the list's version is not the
-        # one of the page kept (or either is unknown).
+        # The page's rows are only sent when the list's version or timestamp
+        # is not the one of the page kept (or either is unknown). Versions
+        # alone would do, but for a database restored from a backup while
+        # servers run: its sequence goes back, and may give again a version
+        # a server kept a page for; the list's timestamp then differs.
         self._page_condition = (
-            f" WHERE COALESCE({version_sql} <> CAST(:known_version AS BIGINT), TRUE)"
+            " WHERE COALESCE((SELECT t.version <> CAST(:known_version AS BIGINT)"
+            f" OR t.last_modified <> CAST(:known_timestamp AS BIGINT) {list_row}), TRUE)"
             if dialect.list_versions
             else ""
         )
@@ -548,7 +553,8 @@ class SQLStorage(StorageBase):
             "parent_id": object_id,
             "parent_lr": list_resource_name,
             "parent_lp": list_parent_id,
-            "known_version": kept[1] if kept is not None else None,
+            "known_version": kept[1][0] if kept is not None and kept[1] else None,
+            "known_timestamp": kept[1][1] if kept is not None and kept[1] else None,
         }
         return _PagePlan(
             page_statement, params, kept, object_id, list_resource_name, list_parent_id
@@ -565,14 +571,15 @@ class SQLStorage(StorageBase):
             raise ObjectNotFoundError(message=f"Object {object_id!r} not found")
         last_modified, data, timestamp, version = parent
         obj = self._object(object_id, last_modified, data)
+        stamp = (version, timestamp) if version is not None and timestamp is not None else None
         if timestamp is None:
             timestamp = self.resource_timestamp(plan.list_resource_name, plan.list_parent_id)
-        if kept is not None and kept[1] is not None and version == kept[1]:
+        if kept is not None and kept[1] is not None and stamp == kept[1]:
             return obj, timestamp, list(kept[2])
         page_objects = self._raw_objects(page_rows)
-        if version is not None and kept is not None:
+        if stamp is not None and kept is not None:
             chars = sum(len(raw.json) for raw in page_objects)
-            self.pages.put(kept[0], version, tuple(page_objects), chars)
+            self.pages.put(kept[0], stamp, tuple(page_objects), chars)
         return obj, timestamp, page_objects
 
     def list_all(

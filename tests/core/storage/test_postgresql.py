@@ -390,6 +390,18 @@ class TestKeptPages:
         )
         assert [obj["n"] for obj in self.page(storage)] == [2, 1, 0]
 
+    def test_a_list_at_the_same_version_with_another_timestamp_is_sent_again(self, storage):
+        # As after a restore from a backup while servers run: the sequence
+        # went back and the list holds the version of a kept page again.
+        storage.database.run(
+            lambda c: c.exec_driver_sql(
+                "UPDATE objects SET data = '{\"n\": 99}';"
+                " UPDATE timestamps SET last_modified = last_modified - 1000"
+                " WHERE resource_name = 'record'"
+            )
+        )
+        assert [obj["n"] for obj in self.page(storage)] == [99, 99, 99]
+
     WRITES = {
         "create": lambda s, ids, lst: s.create(*lst, {"n": 10}),
         "create with a chosen id": lambda s, ids, lst: s.create(*lst, {"id": "x", "n": 10}),
