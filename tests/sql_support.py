@@ -36,7 +36,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy import event
 
-from kinto.core.sql import dispose_all, get_database
+from kinto.core.sql import dispose_all, engines, get_database
 from kinto.core.sql.migrations import LOCATIONS
 
 PG_HOST = "127.0.0.1"
@@ -171,6 +171,19 @@ def captured_statements(engine: sqlalchemy.engine.Engine, keep=None):
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+@contextlib.contextmanager
+def unprepared(engine: sqlalchemy.engine.Engine):
+    """Statements of ``engine`` sent as plain text while the block runs (not
+    prepared, see ``kinto.core.sql.prepared``): for tests that explain them
+    on another connection."""
+    was = getattr(engine.dialect, engines.PREPARE_OPTION, False)
+    setattr(engine.dialect, engines.PREPARE_OPTION, False)
+    try:
+        yield
+    finally:
+        setattr(engine.dialect, engines.PREPARE_OPTION, was)
 
 
 def with_parameters(cursor, statement, parameters) -> tuple:

@@ -31,6 +31,9 @@ which requests fail at once with a 503; -1, the default, for no limit: see
 :class:`kinto.core.sql.database.Database`); SQLite
 only: ``<prefix>busy_timeout`` (seconds, default 10); PostgreSQL only:
 ``<prefix>connect_timeout`` (seconds, default 5) and
+``<prefix>prepared_statements`` (default true: the hottest statements are
+prepared on each connection, see :mod:`kinto.core.sql.prepared`; false
+behind a pooler in transaction mode) and
 ``<prefix>synchronous_commit`` (the server's ``synchronous_commit`` for
 Kinto's connections; unset: the server's setting). ``off`` makes a commit
 return before its WAL record reaches the disk: writers of one list hold the
@@ -73,6 +76,10 @@ DEFAULT_CONNECT_TIMEOUT = 5
 
 _INT_OPTIONS = ("pool_size", "max_overflow", "pool_recycle")
 _SIZE_OPTIONS = ("pool_size", "max_overflow", "pool_timeout")
+
+#: Engine option (and attribute of its dialect): whether the statements run
+#: by kinto.core.sql.fast are prepared (PostgreSQL, see sql.prepared).
+PREPARE_OPTION = "kinto_prepared_statements"
 
 _SYNCHRONOUS_COMMIT = frozenset(("on", "off", "local", "remote_write", "remote_apply"))
 
@@ -134,6 +141,9 @@ def engine_options(settings: Mapping[str, Any], prefix: str, dialect: str) -> di
             options[name] = asbool(value)
 
     connect_args: dict[str, Any] = {}
+    if dialect == POSTGRESQL:
+        prepare = get("prepared_statements")
+        options[PREPARE_OPTION] = True if prepare is None else asbool(prepare)
     if dialect == SQLITE:
         busy = get("busy_timeout")
         connect_args["timeout"] = float(DEFAULT_SQLITE_BUSY_TIMEOUT if busy is None else busy)
@@ -169,9 +179,11 @@ def create_engine(settings: Mapping[str, Any], prefix: str) -> tuple[Engine, str
 
 
 def _create(url: URL, dialect: str, options: dict[str, Any]) -> Engine:
+    options = dict(options)
+    prepare = options.pop(PREPARE_OPTION, False)
     if dialect == POSTGRESQL:
         # Transactions are begun by _setup_postgresql.
-        options = {**options, "isolation_level": "AUTOCOMMIT"}
+        options["isolation_level"] = "AUTOCOMMIT"
     # Statement parameters hold stored documents and secrets (hashed
     # passwords, tokens): never in error messages or logs.
     engine = sqlalchemy.create_engine(url, hide_parameters=True, **options)
@@ -181,7 +193,22 @@ def _create(url: URL, dialect: str, options: dict[str, Any]) -> Engine:
         _setup_sqlite(engine, float(timeout))
     else:
         _setup_postgresql(engine)
+        if prepare:
+            event.listen(engine, "connect", _use_generic_plans)
+    # Read by kinto.core.sql.fast on the connection's dialect.
+    setattr(engine.dialect, PREPARE_OPTION, prepare)
     return engine
+
+
+def _use_generic_plans(raw, connection_record) -> None:
+    """Have the connection's prepared statements planned once (PostgreSQL
+    12 and later; see :mod:`kinto.core.sql.prepared`)."""
+    if raw.server_version < 120000:
+        return
+    with raw.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+    if not raw.autocommit:
+        raw.commit()
 
 
 def get_engine(settings: Mapping[str, Any], prefix: str) -> tuple[Engine, str]:

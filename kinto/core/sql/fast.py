@@ -44,7 +44,7 @@ import orjson
 import sqlalchemy.exc
 from sqlalchemy.engine import Connection
 
-from kinto.core.sql import engines, errors
+from kinto.core.sql import engines, errors, prepared
 
 _PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 _ANY = re.compile(r"=\s*ANY\s*\(\s*:(\w+)\s*\)", re.IGNORECASE)
@@ -59,7 +59,7 @@ class RawStatement:
     membership in the array parameter ``name`` (see the module docstring);
     ``arrays`` names the other array parameters."""
 
-    __slots__ = ("text", "arrays", "_postgresql", "_sqlite", "_arrays")
+    __slots__ = ("text", "arrays", "_postgresql", "_sqlite", "_arrays", "_shape")
 
     def __init__(self, text: str, *, sqlite: str | None = None, arrays: Collection[str] = ()):
         self.text = text
@@ -74,6 +74,14 @@ class RawStatement:
             engines.POSTGRESQL: tuple(self.arrays.intersection(_PARAMETER.findall(text))),
             engines.SQLITE: tuple(self.arrays.intersection(_PARAMETER.findall(sqlite))),
         }
+        self._shape: prepared.Shape | None = None
+
+    @property
+    def shape(self) -> prepared.Shape:
+        """The PostgreSQL text as a prepared statement (:mod:`.prepared`)."""
+        if self._shape is None:
+            self._shape = prepared.Shape(self._postgresql)
+        return self._shape
 
     def render(self, dialect_name: str) -> str:
         """The text sent to the driver of ``dialect_name``."""
@@ -222,9 +230,14 @@ def _row_count(cursor) -> int:
 def _run(connection: Connection, statement: RawStatement, params: Mapping[str, Any], result):
     """``result(cursor)`` after running ``statement`` on a driver cursor."""
     dialect = connection.dialect
-    text = statement.render(dialect.name)
     params = statement.bind(dialect.name, params)
-    raw = connection.connection.dbapi_connection
+    fairy = connection.connection
+    raw = fairy.dbapi_connection
+    preparing = None
+    if getattr(dialect, engines.PREPARE_OPTION, False):
+        text, preparing = prepared.statement_text(fairy.info, raw, statement.shape, params)
+    else:
+        text = statement.render(dialect.name)
     cursor = raw.cursor()
     try:
         # The engine's listeners see it as any statement (on PostgreSQL,
@@ -232,8 +245,12 @@ def _run(connection: Connection, statement: RawStatement, params: Mapping[str, A
         for listener in connection.dispatch.before_cursor_execute:
             text, params = listener(connection, cursor, text, params, None, False)
         cursor.execute(text, params)
+        if preparing is not None:
+            prepared.prepared(fairy.info, preparing)
         return result(cursor)
     except dialect.loaded_dbapi.Error as e:
+        if preparing is not None:
+            prepared.failed(fairy.info)
         _raise_translated(connection, e, raw, cursor, text, params)
         raise  # pragma: no cover - _raise_translated always raises
     finally:

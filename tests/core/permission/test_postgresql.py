@@ -14,6 +14,7 @@ from tests.core.permission.sql_behaviour import (
 from tests.sql_support import (
     captured_statements,
     postgresql_url,  # noqa: F401
+    unprepared,
 )
 
 
@@ -33,7 +34,7 @@ def plan_of(database, run):
     def rendered(cursor, statement, parameters):
         return without_begin(cursor.mogrify(statement, parameters).decode())
 
-    with captured_statements(database.engine, rendered) as sent:
+    with unprepared(database.engine), captured_statements(database.engine, rendered) as sent:
         run()
     (statement,) = sent
 

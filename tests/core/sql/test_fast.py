@@ -50,9 +50,11 @@ def test_first_read_of_a_write_request_begins_its_transaction(database):
 
 
 def test_listeners_of_the_engine_see_the_statement(database):
+    # A text of its own: on PostgreSQL, prepared with it on first use.
+    statement = fast.RawStatement("SELECT name FROM items ORDER BY name DESC")
     with captured_statements(database.engine) as seen:
-        database.run(lambda c: fast.fetch_all(c, EVERY, {}), write=False)
-    assert seen and seen[-1].endswith("SELECT name FROM items ORDER BY name")
+        database.run(lambda c: fast.fetch_all(c, statement, {}), write=False)
+    assert seen and "SELECT name FROM items ORDER BY name DESC" in seen[-1]
 
 
 def test_programming_errors_are_not_hidden(database):
@@ -111,7 +113,7 @@ def test_a_write_sent_later_rides_with_the_next_statement(database):
     assert rows == [("a",)]
     if database.dialect == "postgresql":
         assert len(seen) == 1
-        assert "INSERT INTO items" in seen[0] and seen[0].endswith("ORDER BY name")
+        assert 0 <= seen[0].find("INSERT INTO items") < seen[0].find("ORDER BY name")
     assert names(database) == ["a"]
 
 

@@ -1,6 +1,7 @@
 """The storage conformance suite on PostgreSQL (this worker's database),
 plus what is specific to the PostgreSQL backend."""
 
+import functools
 import multiprocessing
 
 import pytest
@@ -8,6 +9,7 @@ from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 
 from kinto.core import sql
+from kinto.core.sql import prepared
 from kinto.core.storage import (
     COMPARISON,
     Filter,
@@ -22,6 +24,7 @@ from tests.core.sql.test_database import current_request
 from tests.sql_support import (
     captured_statements,
     postgresql_url,  # noqa: F401
+    unprepared,
     with_parameters,
 )
 
@@ -146,17 +149,31 @@ class TestPreparedLists:
         assert first is not second
 
 
-def explain(storage, operation, verbose: bool = False) -> str:
+def explain(storage, operation, verbose: bool = False, generic: bool = False) -> str:
     """The query plan of the statement ``operation`` sends (with each
-    node's output columns if ``verbose``)."""
+    node's output columns if ``verbose``): planned for its values, or
+    ``generic`` (prepared, planned once for any values, as the backend's
+    prepared statements are, see kinto.core.sql.prepared)."""
     engine = storage.database.engine
-    with captured_statements(engine, with_parameters) as captured:
+    with unprepared(engine), captured_statements(engine, with_parameters) as captured:
         operation()
     statement, parameters = captured[-1]
+    command = "EXPLAIN VERBOSE " if verbose else "EXPLAIN "
     with engine.connect() as connection:
-        rows = connection.exec_driver_sql(
-            ("EXPLAIN VERBOSE " if verbose else "EXPLAIN ") + statement, parameters
-        ).all()
+        if not generic:
+            rows = connection.exec_driver_sql(command + statement, parameters).all()
+        else:
+            shape = prepared.Shape(statement)
+            types = tuple(prepared.parameter_type(parameters[n]) for n in shape.names)
+            # Named apart from those the backend prepared on this connection.
+            name, prepare, execute = shape.form(types)
+            prepare, execute = (text.replace(name, "explained") for text in (prepare, execute))
+            mode = connection.exec_driver_sql("SHOW plan_cache_mode").scalar()
+            connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            connection.exec_driver_sql(prepare, parameters)
+            rows = connection.exec_driver_sql(command + execute, parameters).all()
+            connection.exec_driver_sql("DEALLOCATE explained")
+            connection.exec_driver_sql(f"SET plan_cache_mode = {mode}")
     return "\n".join(row[0] for row in rows)
 
 
@@ -182,9 +199,14 @@ def big_list(postgresql_url):  # noqa: F811
 
 class TestIndexes:
     """At scale, a page, ``_since`` and a single read only touch the rows
-    they return (index scans, no sort of the whole list)."""
+    they return (index scans, no sort of the whole list), whether planned
+    for the values or once for all (prepared statements)."""
 
-    def test_first_page_in_timestamp_order_reads_the_index(self, big_list):
+    @pytest.fixture(params=["for the values", "generic"])
+    def explain(self, request):
+        return functools.partial(explain, generic=request.param == "generic")
+
+    def test_first_page_in_timestamp_order_reads_the_index(self, big_list, explain):
         plan = explain(
             big_list,
             lambda: big_list.list_all(
@@ -194,7 +216,7 @@ class TestIndexes:
         assert "objects_list_last_modified" in plan
         assert "Sort" not in plan
 
-    def test_since_near_the_end_reads_the_index(self, big_list):
+    def test_since_near_the_end_reads_the_index(self, big_list, explain):
         since = [Filter("last_modified", 1049990, COMPARISON.GT)]
         plan = explain(
             big_list,
@@ -205,12 +227,12 @@ class TestIndexes:
         assert "objects_list_last_modified" in plan
         assert "Seq Scan" not in plan
 
-    def test_single_read_uses_the_primary_key(self, big_list):
+    def test_single_read_uses_the_primary_key(self, big_list, explain):
         plan = explain(big_list, lambda: big_list.get("record", "/big", "r123"))
         assert "objects_pkey" in plan
         assert "Seq Scan" not in plan
 
-    def test_a_page_sorted_on_a_field_renders_only_its_rows_as_text(self, big_list):
+    def test_a_page_sorted_on_a_field_renders_only_its_rows_as_text(self, big_list, explain):
         plan = explain(
             big_list,
             lambda: big_list.list_all("record", "/big", sorting=[Sort("n", -1)], limit=10),

@@ -1,0 +1,165 @@
+"""Server-side prepared statements for the hottest statements on PostgreSQL.
+
+PostgreSQL parses, analyses and plans every statement it receives. The
+statements that serve a request in one round trip (a read with its
+authorization, a page with its parent and ACLs, see :mod:`kinto.core.sql.fast`)
+are long: planning them costs the database more CPU than running them (about
+0.3 ms for a page of records against 0.05 ms to execute it). In a deployment
+where many application processes share one database, that CPU is the
+resource that does not scale out.
+
+So, on each connection, a :class:`~kinto.core.sql.fast.RawStatement` is sent
+the first time as ``PREPARE kinto_<hash>(<types>) AS <text>;EXECUTE
+kinto_<hash>(<values>)`` (still one round trip), then as ``EXECUTE`` alone.
+PostgreSQL keeps the parse tree, and the plan too: such connections are
+opened with ``plan_cache_mode = force_generic_plan`` (PostgreSQL 12 and
+later; :mod:`kinto.core.sql.engines`), since PostgreSQL would otherwise
+plan again each statement whose generic plan it estimates costlier than
+one for the values at hand, which it does for most of these (the
+statements are written for index scans whatever the values: the index
+tests check both plans). A read then costs the database about half the
+CPU, a page of records about a quarter.
+
+* Values are sent as literals in ``EXECUTE``, as before. Parameter types
+  are declared from the Python values, the way the driver's literals type
+  them: ``unknown`` (inferred from the statement, as a quoted literal is)
+  for strings, None and empty lists; ``bigint``/``numeric`` for numbers,
+  ``boolean``, and the array of those for non-empty lists. A statement is
+  prepared once per list of types (the hash covers both).
+* Prepared statements outlive transactions and their rollbacks. When a
+  statement that prepared one fails, whether the ``PREPARE`` took effect is
+  unknown: the connection's next statement is preceded by ``DEALLOCATE
+  ALL`` and everything is prepared again. A connection keeps at most
+  :data:`MAX_PER_CONNECTION` statements (then the same reset).
+* ``<prefix>prepared_statements = false`` turns this off, e.g. behind a
+  connection pooler in transaction mode (PgBouncer), where a session's
+  prepared statements may be missing from the next transaction's server
+  connection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+#: Key of the connection ``info`` holding what it has prepared.
+PREPARED = "kinto_prepared"
+#: Most statements prepared on one connection before they are all dropped.
+MAX_PER_CONNECTION = 256
+
+_PLACEHOLDER = re.compile(r"(?<!%)%\((\w+)\)s")
+_INT8 = (-(2**63), 2**63 - 1)
+
+
+class _Prepared:
+    """What one connection has prepared (``names``), and whether it may
+    hold more than that (``unsure``: a statement that prepared one failed)."""
+
+    __slots__ = ("raw", "names", "unsure")
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.names: set[str] = set()
+        self.unsure = False
+
+
+class Shape:
+    """A statement's PostgreSQL text in ``PREPARE`` form (``$n``
+    placeholders) and, per list of parameter types, its ``PREPARE`` and
+    ``EXECUTE`` texts."""
+
+    __slots__ = ("names", "text", "_forms")
+
+    def __init__(self, driver_text: str) -> None:
+        names: list[str] = []
+
+        def number(match: re.Match) -> str:
+            name = match.group(1)
+            if name not in names:
+                names.append(name)
+            return f"${names.index(name) + 1}"
+
+        # Still driver text: "%%" stays escaped, as the driver formats the
+        # whole text (the EXECUTE's values).
+        self.text = _PLACEHOLDER.sub(number, driver_text)
+        #: Parameter names, in the order of their ``$n``.
+        self.names = tuple(names)
+        self._forms: dict[tuple[str, ...], tuple[str, str, str]] = {}
+
+    def form(self, types: tuple[str, ...]) -> tuple[str, str, str]:
+        """``(name, PREPARE text, EXECUTE text)`` for these parameter types."""
+        form = self._forms.get(types)
+        if form is None:
+            digest = hashlib.blake2b(
+                f"{','.join(types)}|{self.text}".encode(), digest_size=12
+            ).hexdigest()
+            name = f"kinto_{digest}"
+            declared = f"({', '.join(types)})" if types else ""
+            values = ", ".join(f"%({n})s" for n in self.names)
+            execute = f"EXECUTE {name}({values})" if self.names else f"EXECUTE {name}"
+            form = (name, f"PREPARE {name}{declared} AS {self.text}", execute)
+            if len(self._forms) < 64:
+                self._forms[types] = form
+        return form
+
+
+def parameter_type(value: Any) -> str:
+    """The type ``PREPARE`` declares for a parameter sent as ``value``."""
+    if value is None or isinstance(value, str):
+        return "unknown"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "bigint" if _INT8[0] <= value <= _INT8[1] else "numeric"
+    if isinstance(value, float):
+        return "numeric"
+    if isinstance(value, (list, tuple)) and value:
+        types = {parameter_type(v) for v in value}
+        if types == {"unknown"} and None not in value:
+            return "text[]"
+        if types == {"boolean"}:
+            return "boolean[]"
+        if types == {"bigint"}:
+            return "bigint[]"
+        if types <= {"bigint", "numeric"}:
+            return "numeric[]"
+    return "unknown"
+
+
+def statement_text(
+    info: dict, raw: Any, shape: Shape, params: Mapping[str, Any]
+) -> tuple[str, str | None]:
+    """The text to send for ``shape`` on the connection (``info``: its
+    pool ``info``; ``raw``: the driver connection), and the name it
+    prepares (None when prepared already). Call :func:`prepared` or
+    :func:`failed` once the driver answered."""
+    state = info.get(PREPARED)
+    if state is None or state.raw is not raw:
+        state = info[PREPARED] = _Prepared(raw)
+    types = tuple(parameter_type(params[name]) for name in shape.names)
+    name, prepare, execute = shape.form(types)
+    if name in state.names and not state.unsure:
+        return execute, None
+    reset = ""
+    if state.unsure or len(state.names) >= MAX_PER_CONNECTION:
+        reset = "DEALLOCATE ALL;"
+        state.names.clear()
+        state.unsure = False
+    return f"{reset}{prepare};{execute}", name
+
+
+def prepared(info: dict, name: str) -> None:
+    """The statement that prepared ``name`` succeeded."""
+    state = info.get(PREPARED)
+    if state is not None:
+        state.names.add(name)
+
+
+def failed(info: dict) -> None:
+    """The statement that prepared a statement failed: the connection may
+    hold it or not."""
+    state = info.get(PREPARED)
+    if state is not None:
+        state.unsure = True
