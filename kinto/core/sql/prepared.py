@@ -105,27 +105,39 @@ class Shape:
         return form
 
 
+_SCALARS = {str: "unknown", type(None): "unknown", bool: "boolean", float: "numeric"}
+
+
 def parameter_type(value: Any) -> str:
     """The type ``PREPARE`` declares for a parameter sent as ``value``."""
-    if value is None or isinstance(value, str):
-        return "unknown"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
+    kind = type(value)
+    declared = _SCALARS.get(kind)
+    if declared is not None:
+        return declared
+    if kind is int:
         return "bigint" if _INT8[0] <= value <= _INT8[1] else "numeric"
-    if isinstance(value, float):
-        return "numeric"
-    if isinstance(value, (list, tuple)) and value:
-        types = {parameter_type(v) for v in value}
-        if types == {"unknown"} and None not in value:
+    if kind is list or kind is tuple:
+        if not value:
+            return "unknown"
+        if all(type(v) is str for v in value) or all(isinstance(v, str) for v in value):
             return "text[]"
+        types = {parameter_type(v) for v in value}
         if types == {"boolean"}:
             return "boolean[]"
         if types == {"bigint"}:
             return "bigint[]"
         if types <= {"bigint", "numeric"}:
             return "numeric[]"
-    return "unknown"
+        return "unknown"
+    return parameter_type(_plain(value))
+
+
+def _plain(value: Any) -> Any:
+    """``value`` of a subclass of a parameter type as its base type."""
+    for base in (bool, int, float, str, list, tuple):
+        if isinstance(value, base):
+            return base(value)
+    return None
 
 
 def statement_text(
@@ -138,7 +150,7 @@ def statement_text(
     state = info.get(PREPARED)
     if state is None or state.raw is not raw:
         state = info[PREPARED] = _Prepared(raw)
-    types = tuple(parameter_type(params[name]) for name in shape.names)
+    types = tuple([parameter_type(params[name]) for name in shape.names])
     name, prepare, execute = shape.form(types)
     if name in state.names and not state.unsure:
         return execute, None

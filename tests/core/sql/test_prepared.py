@@ -116,6 +116,10 @@ TYPED_VALUES = {"s": "a", "n": 1, "b": True, "texts": [], "ints": [], "none": No
         ([1, 2.5], "numeric[]"),
         ([True], "boolean[]"),
         (["a", 1], "unknown"),
+        (type("Name", (str,), {})("n"), "unknown"),
+        ([type("Name", (str,), {})("n")], "text[]"),
+        (type("Count", (int,), {})(3), "bigint"),
+        (object(), "unknown"),
     ],
 )
 def test_parameters_are_declared_as_the_driver_types_their_literals(value, declared):
