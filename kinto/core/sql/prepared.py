@@ -30,7 +30,9 @@ CPU, a page of records about a quarter.
   statement that prepared one fails, whether the ``PREPARE`` took effect is
   unknown: the connection's next statement is preceded by ``DEALLOCATE
   ALL`` and everything is prepared again. A connection keeps at most
-  :data:`MAX_PER_CONNECTION` statements (then the same reset).
+  :data:`MAX_PER_CONNECTION` statements (about 45 kB of the database
+  server's memory each): preparing another drops the least recently used
+  (``DEALLOCATE``, sent in the same round trip).
 * ``<prefix>prepared_statements = false`` turns this off, e.g. behind a
   connection pooler in transaction mode (PgBouncer), where a session's
   prepared statements may be missing from the next transaction's server
@@ -47,21 +49,22 @@ from typing import Any
 #: Key of the connection ``info`` holding what it has prepared.
 PREPARED = "kinto_prepared"
 #: Most statements prepared on one connection before they are all dropped.
-MAX_PER_CONNECTION = 256
+MAX_PER_CONNECTION = 64
 
 _PLACEHOLDER = re.compile(r"(?<!%)%\((\w+)\)s")
 _INT8 = (-(2**63), 2**63 - 1)
 
 
 class _Prepared:
-    """What one connection has prepared (``names``), and whether it may
-    hold more than that (``unsure``: a statement that prepared one failed)."""
+    """What one connection has prepared (``names``, least recently used
+    first), and whether it may hold more than that (``unsure``: a statement
+    that prepared one failed)."""
 
     __slots__ = ("raw", "names", "unsure")
 
     def __init__(self, raw: Any) -> None:
         self.raw = raw
-        self.names: set[str] = set()
+        self.names: dict[str, None] = {}
         self.unsure = False
 
 
@@ -152,13 +155,19 @@ def statement_text(
         state = info[PREPARED] = _Prepared(raw)
     types = tuple([parameter_type(params[name]) for name in shape.names])
     name, prepare, execute = shape.form(types)
-    if name in state.names and not state.unsure:
+    names = state.names
+    if name in names and not state.unsure:
+        names[name] = names.pop(name)  # the most recently used
         return execute, None
     reset = ""
-    if state.unsure or len(state.names) >= MAX_PER_CONNECTION:
+    if state.unsure:
         reset = "DEALLOCATE ALL;"
-        state.names.clear()
+        names.clear()
         state.unsure = False
+    elif len(names) >= MAX_PER_CONNECTION:
+        oldest = next(iter(names))
+        del names[oldest]
+        reset = f"DEALLOCATE {oldest};"
     return f"{reset}{prepare};{execute}", name
 
 
@@ -166,7 +175,7 @@ def prepared(info: dict, name: str) -> None:
     """The statement that prepared ``name`` succeeded."""
     state = info.get(PREPARED)
     if state is not None:
-        state.names.add(name)
+        state.names[name] = None
 
 
 def failed(info: dict) -> None:

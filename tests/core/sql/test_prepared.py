@@ -4,7 +4,7 @@ answer as plain ones would, and survive failures."""
 
 import pytest
 
-from kinto.core.sql import fast, get_database
+from kinto.core.sql import fast, get_database, prepared
 from kinto.core.sql.prepared import parameter_type
 from kinto.core.storage import IntegrityError
 from tests.sql_support import captured_statements, unprepared
@@ -74,6 +74,34 @@ def test_a_failed_statement_that_prepared_is_followed_by_a_reset(database):
     assert seen[0].startswith("DEALLOCATE ALL;PREPARE")
     assert seen[1].startswith("PREPARE")
     assert database.run(lambda c: fast.fetch_all(c, count, {}), write=False) == [(2,)]
+
+
+@ON_POSTGRESQL
+def test_a_connection_drops_its_least_recently_used_statement_when_full(database, monkeypatch):
+    monkeypatch.setattr(prepared, "MAX_PER_CONNECTION", 2)
+    first, second, third = (
+        fast.RawStatement(f"SELECT {n} FROM items /* full */") for n in (1, 2, 3)
+    )
+
+    def work(c):
+        c.exec_driver_sql("DEALLOCATE ALL")  # those of earlier tests
+        c.connection.info.pop(prepared.PREPARED, None)
+        with captured_statements(database.engine) as seen:
+            for statement in (first, second, first, third, first, second):
+                fast.fetch_all(c, statement, {})
+        held = c.exec_driver_sql("SELECT COUNT(*) FROM pg_prepared_statements").scalar()
+        return seen, held
+
+    seen, held = database.run(work, write=False)
+    assert [text.split(" ", 2)[:2] for text in seen] == [
+        ["PREPARE", first.shape.form(())[0]],
+        ["PREPARE", second.shape.form(())[0]],
+        ["EXECUTE", first.shape.form(())[0]],
+        ["DEALLOCATE", second.shape.form(())[0] + ";PREPARE"],
+        ["EXECUTE", first.shape.form(())[0]],
+        ["DEALLOCATE", third.shape.form(())[0] + ";PREPARE"],
+    ]
+    assert held == 2
 
 
 @ON_POSTGRESQL
