@@ -30,10 +30,11 @@ Pool settings read (all optional, values may be strings):
 which requests fail at once with a 503; -1, the default, for no limit: see
 :class:`kinto.core.sql.database.Database`); SQLite
 only: ``<prefix>busy_timeout`` (seconds, default 10); PostgreSQL only:
-``<prefix>connect_timeout`` (seconds, default 5) and
+``<prefix>connect_timeout`` (seconds, default 5),
 ``<prefix>prepared_statements`` (default true: the hottest statements are
-prepared on each connection, see :mod:`kinto.core.sql.prepared`; false
-behind a pooler in transaction mode) and
+prepared on each connection and planned once, see
+:mod:`kinto.core.sql.prepared`; false behind a pooler in transaction mode)
+and
 ``<prefix>synchronous_commit`` (the server's ``synchronous_commit`` for
 Kinto's connections; unset: the server's setting). ``off`` makes a commit
 return before its WAL record reaches the disk: writers of one list hold the

@@ -48,7 +48,8 @@ from typing import Any
 
 #: Key of the connection ``info`` holding what it has prepared.
 PREPARED = "kinto_prepared"
-#: Most statements prepared on one connection before they are all dropped.
+#: Most statements kept prepared on one connection (then the least recently
+#: used one is dropped).
 MAX_PER_CONNECTION = 64
 
 _PLACEHOLDER = re.compile(r"(?<!%)%\((\w+)\)s")
