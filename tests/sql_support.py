@@ -36,7 +36,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy import event
 
-from kinto.core.sql import dispose_all, engines, get_database
+from kinto.core.sql import dispose_all, engines, get_database, prepared
 from kinto.core.sql.migrations import LOCATIONS
 
 PG_HOST = "127.0.0.1"
@@ -184,6 +184,27 @@ def unprepared(engine: sqlalchemy.engine.Engine):
         yield
     finally:
         setattr(engine.dialect, engines.PREPARE_OPTION, was)
+
+
+def explain_generic(connection, statement: str, parameters, command: str = "EXPLAIN ") -> list:
+    """The rows of ``command`` (e.g. ``EXPLAIN``) on the generic plan of
+    ``statement`` (driver text) on ``connection``: prepared as the backends
+    prepare it (``kinto.core.sql.prepared``) and planned once for all
+    values."""
+    shape = prepared.Shape(statement)
+    types = tuple(prepared.parameter_type(parameters[n]) for n in shape.names)
+    # Named apart from those the backend prepared on this connection.
+    name, prepare, execute = shape.form(types)
+    prepare, execute = (text.replace(name, "explained") for text in (prepare, execute))
+    mode = connection.exec_driver_sql("SHOW plan_cache_mode").scalar()
+    connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+    try:
+        connection.exec_driver_sql(prepare, parameters)
+        rows = connection.exec_driver_sql(command + execute, parameters).all()
+        connection.exec_driver_sql("DEALLOCATE explained")
+    finally:
+        connection.exec_driver_sql(f"SET plan_cache_mode = {mode}")
+    return rows
 
 
 def with_parameters(cursor, statement, parameters) -> tuple:

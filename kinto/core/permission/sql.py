@@ -118,11 +118,15 @@ _BOUND_SQLITE = (
 
 
 def _bound_statement(template: str) -> fast.RawStatement:
-    """``template`` with ``{bound}`` standing for :data:`_BOUND`."""
+    """``template`` with ``{bound}`` standing for :data:`_BOUND`. Not
+    prepared: planned once for all values, the pairs' join reads every
+    entry (the pairs' number is unknown); planned for them, it reads the
+    primary key."""
     return fast.RawStatement(
         template.format(bound=_BOUND),
         sqlite=template.format(bound=_BOUND_SQLITE),
         arrays=("uris", "permissions", "pairs"),
+        prepare=False,
     )
 
 
@@ -636,8 +640,10 @@ def _accessible_statement(
         "SELECT object_id, permission FROM access_control_entries"  # noqa: S608
         f" WHERE principal = ANY(:principals) AND ({' OR '.join(arms)})"
     )
+    # Not prepared: planned once for all values, the index only serves
+    # the principals, not the URIs' ranges.
     statement = fast.RawStatement(
-        template.format(regex="~"), sqlite=template.format(regex="REGEXP")
+        template.format(regex="~"), sqlite=template.format(regex="REGEXP"), prepare=False
     )
     if not checked_here:
         return statement, params, None

@@ -59,10 +59,21 @@ class RawStatement:
     membership in the array parameter ``name`` (see the module docstring);
     ``arrays`` names the other array parameters."""
 
-    __slots__ = ("text", "arrays", "_postgresql", "_sqlite", "_arrays", "_shape")
+    __slots__ = ("text", "arrays", "prepare", "_postgresql", "_sqlite", "_arrays", "_shape")
 
-    def __init__(self, text: str, *, sqlite: str | None = None, arrays: Collection[str] = ()):
+    def __init__(
+        self,
+        text: str,
+        *,
+        sqlite: str | None = None,
+        arrays: Collection[str] = (),
+        prepare: bool = True,
+    ):
         self.text = text
+        #: Whether PostgreSQL may prepare it and plan it once for all values
+        #: (:mod:`.prepared`); False for a statement whose good plan depends
+        #: on its values (then planned for them on every run).
+        self.prepare = prepare
         if sqlite is None:
             sqlite = text
         #: Names of the array parameters (of either text).
@@ -234,7 +245,7 @@ def _run(connection: Connection, statement: RawStatement, params: Mapping[str, A
     fairy = connection.connection
     raw = fairy.dbapi_connection
     preparing = None
-    if getattr(dialect, engines.PREPARE_OPTION, False):
+    if statement.prepare and getattr(dialect, engines.PREPARE_OPTION, False):
         text, preparing = prepared.statement_text(fairy.info, raw, statement.shape, params)
     else:
         text = statement.render(dialect.name)

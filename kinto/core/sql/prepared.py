@@ -18,7 +18,10 @@ plan again each statement whose generic plan it estimates costlier than
 one for the values at hand, which it does for most of these (the
 statements are written for index scans whatever the values: the index
 tests check both plans). A read then costs the database about half the
-CPU, a page of records about a quarter.
+CPU, a page of records about a quarter. A statement whose good plan
+depends on its values (``RawStatement(..., prepare=False)``: the
+permission checks joining an array of pairs, the accessible objects by
+URI ranges) is sent as text and planned for them on every run.
 
 * Values are sent as literals in ``EXECUTE``, as before. Parameter types
   are declared from the Python values, the way the driver's literals type

@@ -105,6 +105,14 @@ def test_a_connection_drops_its_least_recently_used_statement_when_full(database
 
 
 @ON_POSTGRESQL
+def test_a_statement_planned_for_its_values_is_never_prepared(database):
+    statement = fast.RawStatement("SELECT name FROM items /* values */", prepare=False)
+    with captured_statements(database.engine) as seen:
+        database.run(lambda c: [fast.fetch_all(c, statement, {}) for _ in range(2)], write=False)
+    assert seen == ["SELECT name FROM items /* values */"] * 2
+
+
+@ON_POSTGRESQL
 def test_prepared_statements_can_be_turned_off(database, postgresql_url):
     plain = get_database(
         {"storage_url": postgresql_url, "storage_prepared_statements": "false"}, "storage_"

@@ -9,7 +9,6 @@ from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 
 from kinto.core import sql
-from kinto.core.sql import prepared
 from kinto.core.storage import (
     COMPARISON,
     Filter,
@@ -23,6 +22,7 @@ from kinto.core.utils import msec_time
 from tests.core.sql.test_database import current_request
 from tests.sql_support import (
     captured_statements,
+    explain_generic,
     postgresql_url,  # noqa: F401
     unprepared,
     with_parameters,
@@ -163,17 +163,7 @@ def explain(storage, operation, verbose: bool = False, generic: bool = False) ->
         if not generic:
             rows = connection.exec_driver_sql(command + statement, parameters).all()
         else:
-            shape = prepared.Shape(statement)
-            types = tuple(prepared.parameter_type(parameters[n]) for n in shape.names)
-            # Named apart from those the backend prepared on this connection.
-            name, prepare, execute = shape.form(types)
-            prepare, execute = (text.replace(name, "explained") for text in (prepare, execute))
-            mode = connection.exec_driver_sql("SHOW plan_cache_mode").scalar()
-            connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-            connection.exec_driver_sql(prepare, parameters)
-            rows = connection.exec_driver_sql(command + execute, parameters).all()
-            connection.exec_driver_sql("DEALLOCATE explained")
-            connection.exec_driver_sql(f"SET plan_cache_mode = {mode}")
+            rows = explain_generic(connection, statement, parameters, command)
     return "\n".join(row[0] for row in rows)
 
 
