@@ -191,10 +191,8 @@ def explain_generic(connection, statement: str, parameters, command: str = "EXPL
     ``statement`` (driver text) on ``connection``: prepared as the backends
     prepare it (``kinto.core.sql.prepared``) and planned once for all
     values."""
-    shape = prepared.Shape(statement)
-    types = tuple(prepared.parameter_type(parameters[n]) for n in shape.names)
     # Named apart from those the backend prepared on this connection.
-    name, prepare, execute = shape.form(types)
+    name, prepare, execute = prepared.Shape(statement).form_for(parameters)
     prepare, execute = (text.replace(name, "explained") for text in (prepare, execute))
     mode = connection.exec_driver_sql("SHOW plan_cache_mode").scalar()
     connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")

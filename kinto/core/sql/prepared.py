@@ -95,6 +95,10 @@ class Shape:
         self.names = tuple(names)
         self._forms: dict[tuple[str, ...], tuple[str, str, str]] = {}
 
+    def form_for(self, params: Mapping[str, Any]) -> tuple[str, str, str]:
+        """:meth:`form` for the types of these parameter values."""
+        return self.form(tuple([parameter_type(params[name]) for name in self.names]))
+
     def form(self, types: tuple[str, ...]) -> tuple[str, str, str]:
         """``(name, PREPARE text, EXECUTE text)`` for these parameter types."""
         form = self._forms.get(types)
@@ -157,8 +161,7 @@ def statement_text(
     state = info.get(PREPARED)
     if state is None or state.raw is not raw:
         state = info[PREPARED] = _Prepared(raw)
-    types = tuple([parameter_type(params[name]) for name in shape.names])
-    name, prepare, execute = shape.form(types)
+    name, prepare, execute = shape.form_for(params)
     names = state.names
     if name in names and not state.unsure:
         names[name] = names.pop(name)  # the most recently used
